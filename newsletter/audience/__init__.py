@@ -1,0 +1,1 @@
+"""Subscribers, lists, segments, consent, tokens, suppression, CSV import and export."""

@@ -1,0 +1,103 @@
+"""The `newsletter` command: parse arguments, call a service, print with Rich.
+
+Commands live in the modules of this package, one group of commands each; they share the
+`app` object and the `State` below. Every user error (`NewsletterError`, `ConfigurationError`)
+is printed on one line on stderr and ends the command with exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+
+from newsletter.config import Workspace, load_workspace
+from newsletter.errors import ConfigurationError, NewsletterError
+
+USER_ERROR = 2
+
+app = typer.Typer(
+    name="newsletter",
+    help=(
+        "Write, render, send and track infolettres and communiqués. Commands work in a "
+        "workspace: the directory holding newsletter.toml, templates/, issues/ and subscribers/."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class State:
+    """What the root options set, passed to every command through the Typer context."""
+
+    workspace_path: Path | None = None
+    _workspace: Workspace | None = field(default=None, repr=False)
+
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = load_workspace(self.workspace_path)
+        return self._workspace
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace directory (default: NEWSLETTER_HOME, else the nearest directory "
+            "upward holding newsletter.toml).",
+            file_okay=False,
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = State(workspace_path=workspace)
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, State):  # a command invoked without the root callback
+        obj = State()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit status instead of exiting."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="newsletter", standalone_mode=False)
+    except (NewsletterError, ConfigurationError) as err:
+        label = "configuration error" if isinstance(err, ConfigurationError) else "error"
+        err_console.print(f"{label}: {err}", markup=False, highlight=False, soft_wrap=True)
+        return USER_ERROR
+    except click.exceptions.Exit as err:
+        return err.exit_code
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+# Command modules register themselves on `app` when imported.
+from newsletter.cli import commands_content, commands_audience  # noqa: E402, F401, I001

@@ -1,0 +1,216 @@
+"""Settings, declared once (name, default, help), read from newsletter.toml and NEWSLETTER_* variables.
+
+Every setting is a field of one of the section models below; its environment variable is
+``NEWSLETTER_<SECTION>_<NAME>`` (``NEWSLETTER_<NAME>`` for the top-level ones), and the
+environment wins over the file. ``tests/test_config.py`` fails when one is missing from the
+README. Table-valued settings (the social profiles, the per-language blurb) take JSON in the
+environment.
+
+The *workspace* is the directory holding ``newsletter.toml``, ``templates/``, ``issues/`` and
+``subscribers/``: ``--workspace``, else ``NEWSLETTER_HOME``, else the first directory upward from
+the current one that holds a ``newsletter.toml``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from newsletter.errors import ConfigurationError
+
+CONFIG_FILE = "newsletter.toml"
+ENV_PREFIX = "NEWSLETTER_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BrandSettings(_Section):
+    name: str = Field("Organisation exemple", description="Organisation name shown in emails.")
+    logo_url: str = Field(
+        "https://www.example.org/logo.png", description="Absolute URL of the logo image."
+    )
+    logo_alt: str = Field("", description="Alt text of the logo (default: the brand name).")
+    website: str = Field("https://www.example.org", description="Organisation website.")
+    primary_color: str = Field("#c8102e", description="Main colour (header, buttons).")
+    text_color: str = Field("#222222", description="Body text colour.")
+    background_color: str = Field("#f4f4f4", description="Colour around the email body.")
+    postal_address: str = Field(
+        "", description="Postal address printed in every email footer (CASL requires one)."
+    )
+    contact_email: str = Field("", description="Contact address printed in the footer.")
+    phone: str = Field("", description="Contact phone printed in the footer.")
+    blurb: dict[str, str] = Field(
+        default_factory=dict,
+        description='Organisation blurb per language, e.g. {fr = "...", en = "..."}.',
+    )
+    social: dict[str, str] = Field(
+        default_factory=dict,
+        description="Social profile URLs by network (facebook, instagram, linkedin, youtube, ...).",
+    )
+
+
+class SenderSettings(_Section):
+    name: str = Field("Organisation exemple", description="From display name (ASCII or not).")
+    email: str = Field("infolettre@example.org", description="From address (ASCII only).")
+    reply_to: str = Field("", description="Reply-To address; empty means none.")
+
+
+class FetchSettings(_Section):
+    timeout: float = Field(10.0, description="Seconds to wait for a feed or page.", gt=0)
+    max_bytes: int = Field(5_000_000, description="Largest feed or page accepted, in bytes.", gt=0)
+    max_redirects: int = Field(3, description="Redirects followed when fetching.", ge=0)
+
+
+class Settings(_Section):
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the store; empty means SQLite at var/newsletter.db."
+    )
+    secret_key: str = Field(
+        "",
+        description="Key that signs tokens; empty means one generated into var/secret.key.",
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public address of the web pages, used in unsubscribe and web-version links.",
+    )
+    timezone: str = Field("America/Toronto", description="Zone in which times are shown.")
+    default_language: str = Field("fr", description="Language used when none is known.")
+    transport: str = Field("outbox", description="Transport: sendgrid, smtp or outbox.")
+    brand: BrandSettings = Field(default_factory=BrandSettings)  # type: ignore[arg-type]
+    sender: SenderSettings = Field(default_factory=SenderSettings)  # type: ignore[arg-type]
+    fetch: FetchSettings = Field(default_factory=FetchSettings)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One declared setting: its dotted key, environment variable, default and help."""
+
+    key: str
+    env: str
+    default: Any
+    help: str
+
+
+def declared_settings() -> Iterator[SettingInfo]:
+    """Every setting, in declaration order."""
+    yield from _walk(Settings, ())
+
+
+def _walk(model: type[BaseModel], prefix: tuple[str, ...]) -> Iterator[SettingInfo]:
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, _Section):
+            yield from _walk(annotation, (*prefix, name))
+            continue
+        path = (*prefix, name)
+        default = field.get_default(call_default_factory=True)
+        yield SettingInfo(
+            key=".".join(path),
+            env=ENV_PREFIX + "_".join(path).upper(),
+            default=default,
+            help=field.description or "",
+        )
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace directory and the settings read for it."""
+
+    root: Path
+    settings: Settings
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def issues_dir(self) -> Path:
+        return self.root / "issues"
+
+    @property
+    def subscribers_dir(self) -> Path:
+        return self.root / "subscribers"
+
+    @property
+    def var_dir(self) -> Path:
+        return self.root / "var"
+
+
+def find_workspace(explicit: Path | None = None, *, cwd: Path | None = None) -> Path:
+    """The workspace root: ``explicit``, else ``NEWSLETTER_HOME``, else upward from ``cwd``."""
+    if explicit is not None:
+        root = explicit
+    elif os.environ.get(ENV_PREFIX + "HOME"):
+        root = Path(os.environ[ENV_PREFIX + "HOME"])
+    else:
+        start = (cwd or Path.cwd()).resolve()
+        for candidate in (start, *start.parents):
+            if (candidate / CONFIG_FILE).is_file():
+                return candidate
+        raise ConfigurationError(
+            f"no {CONFIG_FILE} in {start} or above: run the command inside a workspace, "
+            "pass --workspace DIR, set NEWSLETTER_HOME, or create one with `newsletter init DIR`"
+        )
+    if not root.is_dir():
+        raise ConfigurationError(f"workspace {root} is not a directory")
+    return root.resolve()
+
+
+def load_workspace(
+    explicit: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Workspace:
+    root = find_workspace(explicit)
+    return Workspace(root=root, settings=load_settings(root / CONFIG_FILE, environ=environ))
+
+
+def load_settings(path: Path | None, *, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``path`` (when it exists) overlaid with the environment."""
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None and path.is_file():
+        source = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise ConfigurationError(f"{path}: not valid TOML: {err}") from err
+    for info in declared_settings():
+        raw = env.get(info.env)
+        if raw is None:
+            continue
+        value: Any = raw
+        if isinstance(info.default, dict):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as err:
+                raise ConfigurationError(f"{info.env}: expected a JSON object: {err}") from err
+        _set_path(data, info.key.split("."), value)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        env_name = ENV_PREFIX + key.replace(".", "_").upper()
+        raise ConfigurationError(
+            f"{source}: setting {key} ({env_name}): {first['msg']}"
+            + (f" ({len(err.errors()) - 1} more)" if len(err.errors()) > 1 else "")
+        ) from err
+
+
+def _set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigurationError(f"setting {'.'.join(path)}: {part} must be a table")
+        node = child
+    node[path[-1]] = value

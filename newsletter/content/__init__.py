@@ -1,0 +1,1 @@
+"""Articles, feeds, page metadata and issue files, resolved into an Issue."""

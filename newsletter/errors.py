@@ -1,0 +1,118 @@
+"""The product's exceptions: one root for what a user can get wrong, configuration kept apart.
+
+    NewsletterError                 anything a user's input or a provider can cause
+    ├── ContentError                issue files and their sources
+    │   ├── IssueFileError          an issue file that does not validate (file, field, line)
+    │   └── SourceError             a feed, page or URL that cannot be read (names the URL)
+    ├── RenderError                 templates and the render pipeline
+    │   └── TemplateError           Jinja or MJML error (template, line[:column])
+    ├── AudienceError               subscribers, lists, segments, consent
+    │   ├── CsvImportError          a subscriber file that cannot be imported (file, line)
+    │   ├── SuppressedError         an address on the suppression list
+    │   └── TokenError              a signed token that is forged, expired or for another purpose
+    ├── StoreError                  the database
+    │   └── SchemaError             a schema this version does not know, or one to upgrade
+    └── DeliveryError               transports and the send ledger
+
+    ConfigurationError              a setting that is missing or wrong; deliberately outside the
+                                    root so that no "skip what failed" handler can swallow it
+
+Each message says what was wrong, where, and what to do. The CLI prints it on one line and
+exits with status 2.
+"""
+
+from __future__ import annotations
+
+
+class NewsletterError(Exception):
+    """Root of the errors a user can cause or fix."""
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or has a value the product cannot use."""
+
+
+class ContentError(NewsletterError):
+    """An issue file or one of its sources is wrong."""
+
+
+class IssueFileError(ContentError):
+    """An issue file does not validate.
+
+    ``path`` is the file, ``field`` the dotted field path (``featured.0.url``) and ``line`` the
+    1-based line in the file where it could be found.
+    """
+
+    def __init__(
+        self, path: str, message: str, *, field: str | None = None, line: int | None = None
+    ) -> None:
+        self.path = path
+        self.field = field
+        self.line = line
+        self.detail = message
+        where = path if line is None else f"{path}:{line}"
+        what = f"{field}: {message}" if field else message
+        super().__init__(f"{where}: {what}")
+
+
+class SourceError(ContentError):
+    """A feed, page or file that an issue points at cannot be read or parsed."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}")
+
+
+class RenderError(NewsletterError):
+    """The render pipeline failed."""
+
+
+class TemplateError(RenderError):
+    """A template failed to render or compile: names the template and the line (and column)."""
+
+    def __init__(
+        self, template: str, message: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
+        self.template = template
+        self.line = line
+        self.column = column
+        where = template
+        if line is not None:
+            where += f":{line}"
+            if column is not None:
+                where += f":{column}"
+        super().__init__(f"{where}: {message}")
+
+
+class AudienceError(NewsletterError):
+    """Subscribers, lists, segments or consent."""
+
+
+class CsvImportError(AudienceError):
+    """A subscriber file that cannot be imported; nothing from it was written."""
+
+    def __init__(self, path: str, message: str, *, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = path if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class SuppressedError(AudienceError):
+    """The address is suppressed and may not be mailed or subscribed."""
+
+
+class TokenError(AudienceError):
+    """A signed token is malformed, forged, expired or meant for another purpose."""
+
+
+class StoreError(NewsletterError):
+    """The database cannot be used as asked."""
+
+
+class SchemaError(StoreError):
+    """The database schema is older or newer than this version of the product knows."""
+
+
+class DeliveryError(NewsletterError):
+    """A transport or the send ledger failed."""

@@ -1,0 +1,1 @@
+"""Jinja -> MJML -> inlined CSS -> text, and the personalization template compiled once."""

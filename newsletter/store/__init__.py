@@ -1,0 +1,1 @@
+"""SQLAlchemy tables, engine and sessions, Alembic migrations."""
