@@ -1,0 +1,3 @@
+"""Commands for delivery: send, sends, worker, dev sendgrid-sim."""
+
+from __future__ import annotations
