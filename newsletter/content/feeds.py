@@ -1,0 +1,154 @@
+"""Articles from RSS 2.0 and Atom feeds (WordPress style included), read through feedparser.
+
+`read_feed` fetches (with our limits) and `parse_feed` parses bytes: feedparser is never handed
+a URL, so it never fetches anything itself.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+
+from newsletter.config import FetchSettings
+from newsletter.content.fetch import fetch
+from newsletter.content.model import Article, Language
+from newsletter.content.text import (
+    Image,
+    absolute_url,
+    clean_summary,
+    first_image,
+    html_to_text,
+    language_code,
+)
+from newsletter.errors import SourceError
+
+
+def read_feed(
+    source: str,
+    *,
+    base_dir: Path | None = None,
+    settings: FetchSettings,
+    language: Language | None = None,
+) -> list[Article]:
+    """The articles of the feed at `source`, in the feed's order.
+
+    `language` is used for articles when the feed does not declare one it publishes in.
+    """
+    fetched = fetch(source, base_dir=base_dir, settings=settings)
+    return parse_feed(fetched.content, source=source, location=fetched.location, language=language)
+
+
+def parse_feed(
+    data: bytes,
+    *,
+    source: str,
+    location: str | None = None,
+    language: Language | None = None,
+) -> list[Article]:
+    """Parse feed bytes; `source` names the feed in errors, `location` resolves relative links."""
+    headers = {"content-location": location} if location and location.startswith("http") else {}
+    parsed = feedparser.parse(data, response_headers=headers, sanitize_html=True)
+    entries = parsed.entries
+    if not entries:
+        if parsed.bozo:
+            reason = parsed.get("bozo_exception")
+            raise SourceError(source, f"not a readable RSS or Atom feed: {reason}")
+        if not parsed.get("version"):
+            raise SourceError(source, "not an RSS or Atom feed")
+        return []
+    feed_language = language_code(parsed.feed.get("language")) or language
+    base = location if location and location.startswith("http") else None
+    articles = []
+    for index, entry in enumerate(entries):
+        articles.append(_article(entry, index, source, feed_language, base))
+    return articles
+
+
+def _article(
+    entry: Any, index: int, source: str, language: Language | None, base: str | None
+) -> Article:
+    link = (entry.get("link") or "").strip()
+    if not link:
+        # The id of RSS items is often the permalink (guid isPermaLink).
+        guid = (entry.get("id") or "").strip()
+        link = guid if guid.startswith(("http://", "https://")) else ""
+    if not link:
+        raise SourceError(source, f"entry {index + 1} has no link")
+    title = html_to_text(entry.get("title") or "")
+    if not title:
+        raise SourceError(source, f"entry {index + 1} ({link}) has no title")
+    description = entry.get("summary") or ""
+    content = _content_html(entry)
+    image = _image(entry, content or description, base)
+    return Article(
+        url=absolute_url(link, base),
+        title=title,
+        summary=clean_summary(description or content),
+        image_url=image.url if image else None,
+        image_alt=image.alt if image else "",
+        published_at=_published(entry),
+        language=language_code(entry.get("language")) or language,
+        tags=_tags(entry),
+        author=(entry.get("author") or "").strip() or None,
+    )
+
+
+def _content_html(entry: Any) -> str:
+    for item in entry.get("content") or []:
+        if "html" in (item.get("type") or "") and item.get("value"):
+            return str(item["value"])
+    items = entry.get("content") or []
+    return str(items[0].get("value") or "") if items else ""
+
+
+def _image(entry: Any, html: str, base: str | None) -> Image | None:
+    alt = ""
+    for media in entry.get("media_content") or []:
+        url = media.get("url")
+        if url and (media.get("medium") == "image" or _is_image_type(media.get("type"), url)):
+            return Image(absolute_url(url, base), _media_alt(entry))
+    for thumb in entry.get("media_thumbnail") or []:
+        if thumb.get("url"):
+            return Image(absolute_url(thumb["url"], base), _media_alt(entry))
+    for enclosure in entry.get("enclosures") or []:
+        href = enclosure.get("href") or enclosure.get("url")
+        if href and _is_image_type(enclosure.get("type"), href):
+            return Image(absolute_url(href, base), alt)
+    return first_image(html, base)
+
+
+def _media_alt(entry: Any) -> str:
+    # media:description or media:title describe the media item; feedparser flattens them.
+    for key in ("media_description", "media_title"):
+        value = entry.get(key)
+        if isinstance(value, str) and value.strip():
+            return html_to_text(value)
+    return ""
+
+
+def _is_image_type(content_type: str | None, url: str) -> bool:
+    if content_type:
+        return content_type.lower().startswith("image/")
+    return url.lower().split("?", 1)[0].endswith((".jpg", ".jpeg", ".png", ".gif", ".webp"))
+
+
+def _published(entry: Any) -> datetime | None:
+    # feedparser converts dates to UTC and reads a date without a zone as UTC.
+    value: time.struct_time | None = entry.get("published_parsed") or entry.get("updated_parsed")
+    if value is None:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+
+
+def _tags(entry: Any) -> dict[str, list[str]]:
+    terms: list[str] = []
+    for tag in entry.get("tags") or []:
+        term = html_to_text(tag.get("label") or tag.get("term") or "")
+        if term and term not in terms:
+            terms.append(term)
+    return {"sujets": terms} if terms else {}

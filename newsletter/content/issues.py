@@ -1,0 +1,362 @@
+"""Loading an issue file: validate it, read its sources, and return the resolved `Issue`.
+
+Every problem, in the file or in a source it names, becomes one `IssueFileError` with the file,
+the field path and its line. Nothing is written: this stage only reads.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from newsletter.config import Settings
+from newsletter.content.feeds import read_feed
+from newsletter.content.issuefile import (
+    ArticleFile,
+    CommuniqueFile,
+    InfolettreFile,
+)
+from newsletter.content.model import (
+    Article,
+    Attachment,
+    CommuniqueEdition,
+    InfolettreEdition,
+    Issue,
+    Language,
+    Link,
+    MediaContact,
+    Quote,
+    Section,
+    Sender,
+)
+from newsletter.content.pages import read_page
+from newsletter.content.text import normalize_url
+from newsletter.content.yamlfile import FieldPath, Located, load_yaml
+from newsletter.errors import ConfigurationError, IssueFileError, SourceError
+
+KINDS = ("infolettre", "communique")
+
+# pydantic's wording for these is right for a programmer, not for the person editing the file.
+_MESSAGES = {
+    "missing": "required field is missing",
+    "timezone_aware": "a time zone is needed: write it with its offset, e.g. "
+    "2017-05-30T10:00:00-04:00 (or Z for UTC)",
+    "too_short": "must not be empty",
+    "literal_error": "must be one of {expected}",
+}
+
+
+def load_issue(path: Path, settings: Settings) -> Issue:
+    """Read, validate and resolve the issue file at `path`."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise IssueFileError(name, "no such issue file") from err
+    except UnicodeDecodeError as err:
+        raise IssueFileError(name, f"not UTF-8 text: {err.reason}") from err
+    except OSError as err:
+        raise IssueFileError(name, f"cannot read the file: {err.strerror or err}") from err
+    located = load_yaml(text, name)
+    parsed = validate(located, name)
+    resolver = _Resolver(path, located, settings)
+    if isinstance(parsed, InfolettreFile):
+        return resolver.infolettre(parsed)
+    return resolver.communique(parsed)
+
+
+def validate(located: Located, name: str) -> InfolettreFile | CommuniqueFile:
+    """The file's data as the model of its kind, or the first problem as an IssueFileError."""
+    data = located.data
+    if not isinstance(data, dict):
+        raise IssueFileError(name, "an issue file is a YAML mapping (key: value lines)", line=1)
+    kind = data.get("kind")
+    if kind not in KINDS:
+        what = "missing" if kind is None else f"{kind!r} is not a kind"
+        raise IssueFileError(
+            name, f"{what}: use infolettre or communique", field="kind",
+            line=located.line_of(("kind",)) or 1,
+        )  # fmt: skip
+    model = InfolettreFile if kind == "infolettre" else CommuniqueFile
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise _file_error(err, located, name) from None
+
+
+def _file_error(err: ValidationError, located: Located, name: str) -> IssueFileError:
+    errors = err.errors(include_url=False)
+    # With unions, pydantic reports each alternative; the deepest error is the useful one.
+    first = max(errors, key=lambda e: (len(_data_path(e["loc"], located.data)), -errors.index(e)))
+    where = _data_path(first["loc"], located.data)
+    ctx = first.get("ctx") or {}
+    if "key" in ctx:
+        where = (*where, str(ctx["key"]))
+    kind = first["type"]
+    if kind in ("value_error", "assertion_error"):
+        message = str(ctx.get("error", first["msg"]))
+    elif kind in _MESSAGES:
+        message = _MESSAGES[kind].format(**ctx)
+    else:
+        message = first["msg"]
+    # A missing field has no line of its own: point at the block that lacks it.
+    line = located.line_of(where[:-1] if kind == "missing" else where)
+    extra = len(errors) - 1
+    if extra and kind != "missing":
+        message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
+    return IssueFileError(name, message, field=_dotted(where) or None, line=line)
+
+
+def _data_path(loc: tuple[int | str, ...], data: Any) -> FieldPath:
+    """`loc` without pydantic's union and validator labels: only the steps found in the data."""
+    path: list[str | int] = []
+    node: Any = data
+    for step in loc:
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]  # noqa: SIM114 - a list takes only an int
+        elif isinstance(node, dict) and isinstance(step, str) and step.isidentifier():
+            # A missing key: keep it so the message names the field, stop descending.
+            node = None
+        else:
+            continue
+        path.append(step)
+    return tuple(path)
+
+
+def _dotted(path: FieldPath) -> str:
+    return ".".join(str(part) for part in path)
+
+
+class _Resolver:
+    """Reads the sources an issue file names; keeps the file's lines for error messages."""
+
+    def __init__(self, path: Path, located: Located, settings: Settings) -> None:
+        self.path = path
+        self.name = str(path)
+        self.base_dir = path.resolve().parent
+        self.located = located
+        self.settings = settings
+        self._pages: dict[str, Article] = {}
+        self._feeds: dict[str, list[Article]] = {}
+
+    def error(self, message: str, where: FieldPath) -> IssueFileError:
+        return IssueFileError(
+            self.name, message, field=_dotted(where), line=self.located.line_of(where)
+        )
+
+    def common(self, parsed: InfolettreFile | CommuniqueFile) -> dict[str, Any]:
+        if parsed.sender is not None:
+            sender = Sender(**parsed.sender.model_dump())
+        else:
+            configured = self.settings.sender
+            sender = Sender(
+                name=configured.name, email=configured.email, reply_to=configured.reply_to or None
+            )
+        return {
+            "kind": parsed.kind,
+            "slug": parsed.slug,
+            "date": parsed.date,
+            "template": parsed.template or parsed.kind,
+            "languages": list(parsed.languages),
+            "sender": sender,
+            "source_path": self.name,
+        }
+
+    # -- infolettre ------------------------------------------------------------------------
+
+    def infolettre(self, parsed: InfolettreFile) -> Issue:
+        languages: list[Language] = list(parsed.languages)
+        fallback = languages[0]
+        featured = {
+            lang: [
+                self.article(item.variant(lang, fallback), lang, self._item_path(item, index, lang))
+                for index, item in enumerate(parsed.featured)
+            ]
+            for lang in languages
+        }
+        # One article may be featured under two URLs (fr and en pages); exclude them all.
+        exclude = {normalize_url(a.url) for articles in featured.values() for a in articles}
+        editions = {}
+        for lang, texts in parsed.languages.items():
+            recent: list[Article] = []
+            if parsed.recent is not None:
+                recent = self.recent(parsed, lang, fallback, exclude)
+            editions[lang] = InfolettreEdition(
+                language=lang,
+                subject=texts.subject,
+                preheader=texts.preheader,
+                title=texts.title,
+                intro=texts.intro,
+                featured=featured[lang],
+                recent=recent,
+                recent_title=texts.recent_title,
+                sections=[
+                    Section(
+                        title=s.title,
+                        body=s.body,
+                        links=[Link(label=k.label, url=k.url) for k in s.links],
+                    )
+                    for s in texts.sections
+                ],
+                footer_note=texts.footer_note,
+            )
+        return Issue(**self.common(parsed), infolettre=editions)
+
+    def _item_path(self, item: Any, index: int, lang: Language) -> FieldPath:
+        if getattr(item, lang, None) is not None:
+            return ("featured", index, lang)
+        return ("featured", index)
+
+    def article(self, item: ArticleFile, lang: Language, where: FieldPath) -> Article:
+        if item.source is None:
+            assert item.url is not None and item.title is not None  # checked by the file model
+            return Article(
+                url=item.url,
+                title=item.title,
+                summary=item.summary or "",
+                body=item.body,
+                image_url=item.image_url,
+                image_alt=item.image_alt or "",
+                published_at=item.published_at,
+                language=lang,
+                tags=item.tags,
+                author=item.author,
+            )
+        page = self.page(item.source, lang, (*where, "source"))
+        overrides = {
+            key: value
+            for key in ("title", "summary", "image_alt")
+            if (value := getattr(item, key)) is not None
+        }
+        return page.model_copy(update=overrides) if overrides else page
+
+    def page(self, source: str, lang: Language, where: FieldPath) -> Article:
+        if source not in self._pages:
+            try:
+                article = read_page(
+                    source, base_dir=self.base_dir, settings=self.settings.fetch, language=lang
+                )
+            except SourceError as err:
+                raise self.error(f"cannot read the article page: {err}", where) from err
+            if not article.url.startswith(("http://", "https://")):
+                raise self.error(
+                    f"the page {source} gives no og:url or <link rel=canonical> with its "
+                    "public address: add one, so the email can link to the article",
+                    where,
+                )
+            self._pages[source] = article
+        return self._pages[source]
+
+    def recent(
+        self, parsed: InfolettreFile, lang: Language, fallback: Language, exclude: set[str]
+    ) -> list[Article]:
+        recent = parsed.recent
+        assert recent is not None
+        source = recent.source_for(lang, fallback)
+        where: FieldPath = ("recent", "source")
+        if source is None:
+            raise self.error(f"no feed for {lang} (nor for {fallback}, the fallback)", where)
+        if not isinstance(recent.source, str):
+            where = (*where, lang if getattr(recent.source, lang) else fallback)
+        if source not in self._feeds:
+            try:
+                self._feeds[source] = read_feed(
+                    source, base_dir=self.base_dir, settings=self.settings.fetch, language=lang
+                )
+            except SourceError as err:
+                raise self.error(f"cannot read the feed: {err}", where) from err
+        return select_recent(
+            self._feeds[source],
+            exclude=exclude,
+            count=recent.count,
+            since=None
+            if recent.within_days is None
+            else window_end(parsed.date, self.zone()) - timedelta(days=recent.within_days),
+            until=window_end(parsed.date, self.zone()),
+        )
+
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.settings.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ConfigurationError(
+                f"setting timezone ({self.settings.timezone!r}) is not a known time zone"
+            ) from err
+
+    # -- communiqué ------------------------------------------------------------------------
+
+    def communique(self, parsed: CommuniqueFile) -> Issue:
+        editions = {
+            lang: CommuniqueEdition(
+                language=lang,
+                quotes=[Quote(**q.model_dump()) for q in texts.quotes],
+                **texts.model_dump(exclude={"quotes"}),
+            )
+            for lang, texts in parsed.languages.items()
+        }
+        embargo = None if parsed.release == "immediate" else parsed.release.embargo_until
+        return Issue(
+            **self.common(parsed),
+            communique=editions,
+            embargo_until=embargo,
+            contacts=[MediaContact(**c.model_dump()) for c in parsed.contacts],
+            attachments=[
+                self.attachment(a.path, a.title, index)
+                for index, a in enumerate(parsed.attachments)
+            ],
+        )
+
+    def attachment(self, relative: str, title: str, index: int) -> Attachment:
+        where: FieldPath = ("attachments", index, "path")
+        path = (self.base_dir / relative).resolve()
+        if not path.is_file():
+            raise self.error(f"no such file: {path} (paths are relative to the issue file)", where)
+        content_type, _ = mimetypes.guess_type(path.name)
+        return Attachment(
+            path=str(path),
+            title=title or path.name,
+            content_type=content_type or "application/octet-stream",
+            size=path.stat().st_size,
+        )
+
+
+def window_end(day: Any, zone: ZoneInfo) -> datetime:
+    """The end of the issue's day where the team works: recent news is counted back from it."""
+    return datetime.combine(day, time.max, tzinfo=zone)
+
+
+def select_recent(
+    articles: list[Article],
+    *,
+    exclude: set[str],
+    count: int,
+    since: datetime | None,
+    until: datetime,
+) -> list[Article]:
+    """The `count` newest articles published in (since, until], minus the excluded URLs."""
+    chosen: dict[str, Article] = {}
+    for article in articles:
+        key = normalize_url(article.url)
+        if key in exclude or key in chosen:
+            continue
+        published = article.published_at
+        # Without a date an article cannot be placed in the window; without a window, keep it.
+        if since is not None and (published is None or not since < published <= until):
+            continue
+        if since is None and published is not None and published > until:
+            continue
+        chosen[key] = article
+    # Undated articles (only kept without a window) go last, in the feed's order.
+    ordered = sorted(
+        chosen.values(),
+        key=lambda a: (a.published_at is not None, a.published_at or until),
+        reverse=True,
+    )
+    return ordered[:count]
