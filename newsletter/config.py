@@ -62,12 +62,33 @@ class SenderSettings(_Section):
     name: str = Field("Organisation exemple", description="From display name (ASCII or not).")
     email: str = Field("infolettre@example.org", description="From address (ASCII only).")
     reply_to: str = Field("", description="Reply-To address; empty means none.")
+    unsubscribe_email: str = Field(
+        "",
+        description="Address of the mailto: link in List-Unsubscribe; empty means the From address.",
+    )
 
 
 class FetchSettings(_Section):
     timeout: float = Field(10.0, description="Seconds to wait for a feed or page.", gt=0)
     max_bytes: int = Field(5_000_000, description="Largest feed or page accepted, in bytes.", gt=0)
     max_redirects: int = Field(3, description="Redirects followed when fetching.", ge=0)
+
+
+class SendGridSettings(_Section):
+    api_key: str = Field("", description="SendGrid API key (secret: never printed or logged).")
+    host: str = Field(
+        "https://api.sendgrid.com",
+        description="SendGrid API base URL; point it at `newsletter dev sendgrid-sim` for trials.",
+    )
+    timeout: float = Field(30.0, description="Seconds to wait for one mail/send request.", gt=0)
+
+
+class SmtpSettings(_Section):
+    url: str = Field(
+        "",
+        description="SMTP server, e.g. smtp://user:pass@host:587?starttls=1 or smtps://host:465.",
+    )
+    timeout: float = Field(30.0, description="Seconds to wait for the SMTP server.", gt=0)
 
 
 class Settings(_Section):
@@ -88,6 +109,8 @@ class Settings(_Section):
     brand: BrandSettings = Field(default_factory=BrandSettings)  # type: ignore[arg-type]
     sender: SenderSettings = Field(default_factory=SenderSettings)  # type: ignore[arg-type]
     fetch: FetchSettings = Field(default_factory=FetchSettings)  # type: ignore[arg-type]
+    sendgrid: SendGridSettings = Field(default_factory=SendGridSettings)  # type: ignore[arg-type]
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
