@@ -117,10 +117,9 @@ def _data_path(loc: tuple[int | str, ...], data: Any) -> FieldPath:
     path: list[str | int] = []
     node: Any = data
     for step in loc:
-        if isinstance(node, dict) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
-            node = node[step]  # noqa: SIM114 - a list takes only an int
+        found, child = _child(node, step)
+        if found:
+            node = child
         elif isinstance(node, dict) and isinstance(step, str) and step.isidentifier():
             # A missing key: keep it so the message names the field, stop descending.
             node = None
@@ -128,6 +127,14 @@ def _data_path(loc: tuple[int | str, ...], data: Any) -> FieldPath:
             continue
         path.append(step)
     return tuple(path)
+
+
+def _child(node: Any, step: int | str) -> tuple[bool, Any]:
+    if isinstance(node, dict) and step in node:
+        return True, node[step]
+    if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+        return True, node[step]
+    return False, None
 
 
 def _dotted(path: FieldPath) -> str:
