@@ -1,4 +1,4 @@
-"""Settings, declared once (name, default, help), read from newsletter.toml and NEWSLETTER_* variables.
+"""Settings declared once (name, default, help), read from newsletter.toml and NEWSLETTER_* vars.
 
 Every setting is a field of one of the section models below; its environment variable is
 ``NEWSLETTER_<SECTION>_<NAME>`` (``NEWSLETTER_<NAME>`` for the top-level ones), and the
@@ -64,7 +64,7 @@ class SenderSettings(_Section):
     reply_to: str = Field("", description="Reply-To address; empty means none.")
     unsubscribe_email: str = Field(
         "",
-        description="Address of the mailto: link in List-Unsubscribe; empty means the From address.",
+        description="Address of the List-Unsubscribe mailto: link; empty means the From address.",
     )
 
 

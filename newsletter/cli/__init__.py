@@ -100,4 +100,4 @@ def main() -> None:
 
 
 # Command modules register themselves on `app` when imported.
-from newsletter.cli import commands_audience, commands_content, commands_delivery  # noqa: E402, F401, I001
+from newsletter.cli import commands_audience, commands_content, commands_delivery  # noqa: E402, F401

@@ -1,3 +1,156 @@
-"""Commands for issues and rendering: init, render, preview, demo."""
+"""Commands for workspaces, issues and rendering: init, render, preview, demo."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from newsletter.cli import app, console, state
+from newsletter.config import Workspace
+from newsletter.content.issues import load_issue
+from newsletter.content.model import LANGUAGES, Issue, Language
+from newsletter.errors import NewsletterError
+from newsletter.render import RenderedIssue, render_issue
+from newsletter.workspace import (
+    create_workspace,
+    preview_fields,
+    write_rendered,
+)
+
+IssueFileArg = Annotated[
+    Path,
+    typer.Argument(help="Issue file (YAML), e.g. issues/2025-05-06-infolettre.yaml."),
+]
+LangOption = Annotated[
+    str | None,
+    typer.Option("--lang", "-l", help="Only this language (fr or en); default: every language."),
+]
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Directory of the new workspace.")],
+) -> None:
+    """Create a workspace: default templates, a commented newsletter.toml, issues/, subscribers/."""
+    root = create_workspace(directory)
+    console.print(f"Workspace created in {root}")
+    console.print(f"Next: edit {root / 'newsletter.toml'} (brand, sender, postal address).")
+
+
+@app.command()
+def render(
+    ctx: typer.Context,
+    issue_file: IssueFileArg,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for <slug>.<lang>.html and .txt.")
+    ] = Path("build"),
+    lang: LangOption = None,
+    sample: Annotated[
+        bool,
+        typer.Option(
+            "--sample",
+            help="Fill the personalization slots with a sample recipient instead of keeping "
+            "them for the send.",
+        ),
+    ] = False,
+) -> None:
+    """Render an issue to HTML and text for each language, and report the checks.
+
+    Exits with status 1 when an error-level check fails (the files are written all the same,
+    for inspection).
+    """
+    workspace = state(ctx).workspace()
+    issue = load_issue(issue_file, workspace.settings)
+    rendered = render_languages(issue, workspace, lang)
+    written = write_rendered(issue, rendered, out, sample=sample, workspace=workspace)
+    for path in written:
+        console.print(f"wrote {path}")
+    failed = print_checks(rendered)
+    if failed:
+        raise typer.Exit(1)
+
+
+def render_languages(issue: Issue, workspace: Workspace, lang: str | None) -> list[RenderedIssue]:
+    """Every requested language rendered before anything is written."""
+    languages: list[Language] = list(issue.languages)
+    if lang is not None:
+        chosen = next((code for code in LANGUAGES if code == lang), None)
+        if chosen is None or chosen not in languages:
+            raise NewsletterError(
+                f"--lang {lang}: the issue has {', '.join(issue.languages)}; choose one of them"
+            )
+        languages = [chosen]
+    return [render_issue(issue, code, workspace) for code in languages]
+
+
+def print_checks(rendered: list[RenderedIssue]) -> bool:
+    """Print the checks as a table; True when an error-level check failed."""
+    table = Table(title="Checks")
+    for column in ("lang", "check", "result", "detail"):
+        table.add_column(column)
+    failed = False
+    for result in rendered:
+        for check in result.checks:
+            if check.ok:
+                verdict = "[green]ok[/green]"
+            elif check.level == "error":
+                verdict = "[red]error[/red]"
+                failed = True
+            else:
+                verdict = f"[yellow]{check.level}[/yellow]"
+            table.add_row(result.language, check.name, verdict, check.message)
+    console.print(table)
+    return failed
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    issue_file: IssueFileArg,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8001,
+) -> None:
+    """Serve the rendered issue on 127.0.0.1: desktop (600 px) and mobile (375 px) side by side.
+
+    The issue is read and rendered again on every page load, so edits show on reload.
+    """
+    from newsletter.preview import serve_preview
+
+    workspace = state(ctx).workspace()
+    load_issue(issue_file, workspace.settings)  # fail now, not on the first page load
+    serve_preview(issue_file, workspace, port=port, announce=console.print)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("build"),
+) -> None:
+    """Render every example issue of the workspace (issues/*.yaml) with a sample recipient."""
+    workspace = state(ctx).workspace()
+    files = sorted(workspace.issues_dir.glob("*.yaml"))
+    if not files:
+        raise NewsletterError(f"{workspace.issues_dir}: no issue files (*.yaml) to render")
+    table = Table(title="Rendered issues")
+    for column in ("issue", "lang", "subject", "html", "text", "checks"):
+        table.add_column(column)
+    for issue_path in files:
+        issue = load_issue(issue_path, workspace.settings)
+        rendered = render_languages(issue, workspace, None)
+        paths = write_rendered(issue, rendered, out, sample=True, workspace=workspace)
+        for result in rendered:
+            html_path = next(p for p in paths if p.name == f"{issue.slug}.{result.language}.html")
+            bad = [c.name for c in result.checks if not c.ok]
+            table.add_row(
+                issue_path.name,
+                result.language,
+                result.personalization.fill(preview_fields(workspace, issue, result)).subject,
+                str(html_path),
+                str(html_path.with_suffix(".txt")),
+                "ok" if not bad else "failed: " + ", ".join(bad),
+            )
+    console.print(table)
+    console.print(f"Open the .html files in {out} in a browser, or run `newsletter preview FILE`.")
+

@@ -1,0 +1,129 @@
+"""Workspace files: create a new workspace, write rendered issues, sample recipient fields."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import newsletter
+from newsletter.config import CONFIG_FILE, Workspace, declared_settings
+from newsletter.content.model import Issue
+from newsletter.errors import NewsletterError
+from newsletter.render import RenderedIssue
+from newsletter.render.personalize import FIELDS
+
+
+def default_templates_dir() -> Path:
+    """The templates shipped with the package (a wheel), or the checkout's (an editable install)."""
+    package = Path(newsletter.__file__).resolve().parent
+    for candidate in (package / "skeleton" / "templates", package.parent / "templates"):
+        if (candidate / "infolettre.mjml").is_file():
+            return candidate
+    raise NewsletterError(
+        f"the default templates are missing from the installation ({package}); reinstall the "
+        "package"
+    )
+
+
+def settings_toml() -> str:
+    """A newsletter.toml with every setting commented out at its default, with its help."""
+    lines = [
+        "# Settings of this workspace. Each one is shown commented out at its default: uncomment",
+        "# and change what you need. NEWSLETTER_* environment variables win over this file.",
+        "# Keep secrets (secret_key, sendgrid.api_key, smtp.url) in the environment instead.",
+    ]
+    section: str | None = None
+    for info in declared_settings():
+        *path, name = info.key.split(".")
+        here = ".".join(path) or None
+        if here != section:
+            lines += ["", f"[{here}]"]
+            section = here
+        lines += ["", f"# {info.help} ({info.env})", f"# {name} = {_toml_value(info.default)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    # JSON string escapes are valid in TOML basic strings.
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def create_workspace(directory: Path) -> Path:
+    """Create a workspace in `directory` (new or empty); all of it appears at once or nothing."""
+    target = directory.resolve()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise NewsletterError(f"{target}: exists and is not an empty directory; choose a new one")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        shutil.copytree(default_templates_dir(), staging / "templates")
+        for name in ("issues", "subscribers"):
+            (staging / name).mkdir()
+        (staging / CONFIG_FILE).write_text(settings_toml(), encoding="utf-8")
+        if target.exists():
+            target.rmdir()
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def preview_fields(workspace: Workspace, issue: Issue, rendered: RenderedIssue) -> dict[str, str]:
+    """A sample recipient's fields, for previews and `render --sample`."""
+    base = workspace.settings.public_base_url.rstrip("/")
+    fields = {
+        "first_name": "Camille" if rendered.language == "fr" else "Alex",
+        "email": "camille.exemple@example.org",
+        "unsubscribe_url": f"{base}/unsubscribe/preview",
+        "preferences_url": f"{base}/preferences/preview",
+        "web_url": f"{base}/archive/{issue.slug}/{rendered.language}",
+    }
+    assert set(fields) == set(FIELDS)
+    return fields
+
+
+def write_rendered(
+    issue: Issue,
+    rendered: Sequence[RenderedIssue],
+    out: Path,
+    *,
+    sample: bool,
+    workspace: Workspace,
+) -> list[Path]:
+    """Write `<slug>.<lang>.html` and `.txt` for each rendered language; returns the paths."""
+    files: list[tuple[Path, str]] = []
+    for result in rendered:
+        html, text = result.html, result.text
+        if sample:
+            filled = result.personalization.fill(preview_fields(workspace, issue, result))
+            html, text = filled.html, filled.text
+        files.append((out / f"{issue.slug}.{result.language}.html", html))
+        files.append((out / f"{issue.slug}.{result.language}.txt", text))
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_texts(files)
+    return [path for path, _ in files]
+
+
+def atomic_write_texts(files: Iterable[tuple[Path, str]]) -> None:
+    """Write each file through a temporary file renamed into place, so none is left half-written."""
+    for path, content in files:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(content)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
