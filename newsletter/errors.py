@@ -8,6 +8,7 @@
     │   └── TemplateError           Jinja or MJML error (template, line[:column])
     ├── AudienceError               subscribers, lists, segments, consent
     │   ├── CsvImportError          a subscriber file that cannot be imported (file, line)
+    │   │   └── InvalidRowsError    rows that do not validate, each with its line
     │   ├── SuppressedError         an address on the suppression list
     │   └── TokenError              a signed token that is forged, expired or for another purpose
     ├── StoreError                  the database
@@ -96,6 +97,23 @@ class CsvImportError(AudienceError):
         self.line = line
         where = path if line is None else f"{path}:{line}"
         super().__init__(f"{where}: {message}")
+
+
+class InvalidRowsError(CsvImportError):
+    """Rows of a subscriber file do not validate; ``problems`` lists each with its line.
+
+    ``problems`` holds ``(line, value, detail)`` tuples in file order.
+    """
+
+    def __init__(self, path: str, problems: list[tuple[int, str, str]]) -> None:
+        self.problems = problems
+        shown = "; ".join(f"line {line}: {detail}" for line, _, detail in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(
+            path,
+            f"{len(problems)} invalid row(s), nothing was imported: {shown}{more}",
+            line=problems[0][0] if problems else None,
+        )
 
 
 class SuppressedError(AudienceError):

@@ -1,0 +1,58 @@
+"""Email addresses: normalization (local part kept, domain lower-cased and IDNA), hash, role check."""
+
+from __future__ import annotations
+
+import hashlib
+
+from email_validator import EmailNotValidError, validate_email
+
+from newsletter.errors import AudienceError
+
+# Shared mailboxes: worth a warning at import, since consent from "info@" is nobody's consent.
+ROLE_LOCAL_PARTS = frozenset(
+    {
+        "abuse", "accounts", "admin", "administration", "billing", "bonjour", "communications",
+        "contact", "courrier", "do-not-reply", "donotreply", "hello", "help", "hostmaster",
+        "info", "information", "infos", "mailer-daemon", "marketing", "no-reply", "noreply",
+        "office", "postmaster", "reception", "sales", "secretariat", "support", "webmaster",
+    }
+)  # fmt: skip
+
+
+class InvalidAddress(AudienceError):
+    """An address that is not a syntactically valid email address."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        self.address = address
+        self.reason = reason
+        super().__init__(f"{address!r} is not a valid email address: {reason}")
+
+
+def normalize_address(raw: str) -> str:
+    """The stored form of ``raw``: trimmed, domain lower-cased and IDNA-encoded, local part kept.
+
+    Syntax only (no DNS). ``.test`` names are accepted: they are the reserved examples.
+    """
+    candidate = raw.strip()
+    if not candidate:
+        raise InvalidAddress(raw, "empty")
+    try:
+        result = validate_email(candidate, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as err:
+        raise InvalidAddress(candidate, str(err)) from err
+    local = candidate.rsplit("@", 1)[0]
+    return f"{local}@{result.ascii_domain.lower()}"
+
+
+def address_hash(address: str) -> str:
+    """SHA-256 of the normalized address, compared case-insensitively on the local part too.
+
+    Unkeyed on purpose: a suppression must outlive a rotation of the secret key.
+    """
+    local, _, domain = address.rpartition("@")
+    return hashlib.sha256(f"{local.lower()}@{domain.lower()}".encode()).hexdigest()
+
+
+def is_role_address(address: str) -> bool:
+    local = address.rpartition("@")[0].lower()
+    return local.split("+", 1)[0] in ROLE_LOCAL_PARTS
