@@ -1,0 +1,114 @@
+"""Benchmark of the render pipeline: median time per issue and language, fills per second.
+
+Run from the repository root: ``python bench/render.py [--runs 30] [--recipients 100000]``.
+It renders the example issues of issues/ when they load, else issues built here, and prints a
+table. Targets on the project's 2-core machine: < 100 ms per issue and language, >= 150,000
+fills per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from newsletter.config import Workspace, load_settings
+from newsletter.content.model import Article, InfolettreEdition, Issue
+from newsletter.render import render_issue
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _built_infolettre() -> Issue:
+    zone = timezone(timedelta(hours=-4))
+    articles = [
+        Article(
+            url=f"https://www.example.org/articles/{n}",
+            title=f"Article numéro {n} : les projets soutenus en 2012",
+            summary="Un résumé de deux phrases, comme ceux du site. " * 3,
+            image_url=f"https://www.example.org/images/{n}.jpg",
+            image_alt=f"Photo {n}",
+            published_at=datetime(2025, 5, 1, 9, 0, tzinfo=zone) - timedelta(days=n),
+        )
+        for n in range(13)
+    ]
+    editions = {
+        language: InfolettreEdition(
+            language=language,
+            subject="Infolettre",
+            preheader="Les nouvelles du mois",
+            intro="Voici **les nouvelles** du mois.",
+            featured=articles[:5],
+            recent=articles[5:],
+        )
+        for language in ("fr", "en")
+    }
+    return Issue(kind="infolettre", slug="bench", date=date(2025, 5, 6), template="infolettre",
+                 languages=["fr", "en"], infolettre=editions)
+
+
+def _issues(workspace: Workspace) -> list[tuple[str, Issue]]:
+    found: list[tuple[str, Issue]] = []
+    try:
+        from newsletter.content.issues import load_issue
+
+        for path in sorted(workspace.issues_dir.glob("*.yaml")):
+            found.append((path.name, load_issue(path, workspace.settings)))
+    except Exception as err:  # the examples are optional here; the built issue is enough
+        print(f"(example issues not used: {err})", file=sys.stderr)
+    return found or [("built infolettre (13 articles)", _built_infolettre())]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--recipients", type=int, default=100_000)
+    args = parser.parse_args()
+    workspace = Workspace(
+        root=ROOT, settings=load_settings(ROOT / "newsletter.toml", environ={})
+    )
+    table = Table(title="Render benchmark (median of runs; fills over all recipients)")
+    for column in ("issue", "lang", "render ms (median)", "HTML KB", "fills/s", "µs/fill"):
+        table.add_column(column, justify="left" if column in ("issue", "lang") else "right")
+    for name, issue in _issues(workspace):
+        for language in issue.languages:
+            render_issue(issue, language, workspace)  # warm the template cache
+            times = []
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                rendered = render_issue(issue, language, workspace)
+                times.append(time.perf_counter() - start)
+            fill = rendered.personalization.fill
+            recipients = [
+                {
+                    "first_name": "Marie" if n % 3 else "",
+                    "email": f"person{n}@example.org",
+                    "unsubscribe_url": f"https://www.example.org/u/{n:08d}?t=abc&l=fr",
+                    "preferences_url": f"https://www.example.org/p/{n:08d}",
+                    "web_url": "https://www.example.org/archive/bench",
+                }
+                for n in range(args.recipients)
+            ]
+            start = time.perf_counter()
+            for fields in recipients:
+                fill(fields)
+            elapsed = time.perf_counter() - start
+            table.add_row(
+                name,
+                language,
+                f"{statistics.median(times) * 1000:.1f}",
+                f"{len(rendered.html.encode()) / 1024:.1f}",
+                f"{args.recipients / elapsed:,.0f}",
+                f"{elapsed / args.recipients * 1e6:.2f}",
+            )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
