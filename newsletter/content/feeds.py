@@ -107,28 +107,20 @@ def _content_html(entry: Any) -> str:
 
 
 def _image(entry: Any, html: str, base: str | None) -> Image | None:
-    alt = ""
+    # feedparser drops media:description and media:title inside media:content, so only an
+    # <img> in the HTML carries alt text.
     for media in entry.get("media_content") or []:
         url = media.get("url")
         if url and (media.get("medium") == "image" or _is_image_type(media.get("type"), url)):
-            return Image(absolute_url(url, base), _media_alt(entry))
+            return Image(absolute_url(url, base))
     for thumb in entry.get("media_thumbnail") or []:
         if thumb.get("url"):
-            return Image(absolute_url(thumb["url"], base), _media_alt(entry))
+            return Image(absolute_url(thumb["url"], base))
     for enclosure in entry.get("enclosures") or []:
         href = enclosure.get("href") or enclosure.get("url")
         if href and _is_image_type(enclosure.get("type"), href):
-            return Image(absolute_url(href, base), alt)
+            return Image(absolute_url(href, base))
     return first_image(html, base)
-
-
-def _media_alt(entry: Any) -> str:
-    # media:description or media:title describe the media item; feedparser flattens them.
-    for key in ("media_description", "media_title"):
-        value = entry.get(key)
-        if isinstance(value, str) and value.strip():
-            return html_to_text(value)
-    return ""
 
 
 def _is_image_type(content_type: str | None, url: str) -> bool:

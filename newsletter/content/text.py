@@ -76,8 +76,12 @@ def _collect_text(element: lxml.html.HtmlElement, parts: list[str]) -> None:
 def clean_summary(html_or_text: str, *, max_chars: int = SUMMARY_MAX_CHARS) -> str:
     """A plain-text summary: tags stripped, feed cruft removed, cut on a word boundary."""
     text = html_to_text(html_or_text)
-    for pattern in _CRUFT:
-        text = pattern.sub("", text).strip()
+    # Cruft comes stacked ("… […] The post … appeared first on …"): strip until none is left.
+    previous = None
+    while previous != text:
+        previous = text
+        for pattern in _CRUFT:
+            text = pattern.sub("", text).strip()
     return shorten(text, max_chars)
 
 
