@@ -1,0 +1,184 @@
+"""MIME messages for SMTP and the outbox, built once per language and filled per recipient.
+
+Building an `EmailMessage` per recipient costs far more than the mail itself, so each
+language gets a `MimeSkeleton`: the headers and MIME framing that are the same for everyone
+are encoded once, and a recipient's message is a join of those bytes with their own headers
+and their filled parts. Parts go out quoted-printable (UTF-8), which keeps every line under
+76 characters even though the rendered HTML is one long line. The boundaries start with
+"=_", which quoted-printable output can never contain.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import urllib.parse
+from datetime import datetime
+from email.utils import format_datetime, formataddr
+
+from newsletter.delivery.message import (
+    ONE_CLICK,
+    Attachment,
+    BatchMessage,
+    Personalizable,
+    Recipient,
+    list_unsubscribe,
+)
+
+CRLF = b"\r\n"
+
+
+class MimeSkeleton:
+    """The pre-encoded pieces of one language's message; `render` makes one recipient's."""
+
+    def __init__(self, batch: BatchMessage, language: str, date: datetime) -> None:
+        self.batch = batch
+        self.content: Personalizable = batch.contents[language]
+        token = secrets.token_hex(12)
+        alternative = f"=_alt_{token}"
+        sender = batch.sender
+        top = [
+            f"Date: {format_datetime(date)}",
+            f"From: {address(sender.name, sender.email)}",
+        ]
+        if sender.reply_to:
+            top.append(f"Reply-To: {sender.reply_to}")
+        if batch.list_id:
+            top.append(f"List-Id: <{batch.list_id}>")
+        top += [f"List-Unsubscribe-Post: {ONE_CLICK}", "MIME-Version: 1.0"]
+        part_head = (
+            "Content-Type: {kind}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable"
+        )
+        if batch.attachments:
+            mixed = f"=_mix_{token}"
+            top.append(f'Content-Type: multipart/mixed; boundary="{mixed}"')
+            opening = (
+                f"--{mixed}\r\nContent-Type: multipart/alternative; "
+                f'boundary="{alternative}"\r\n\r\n'
+            )
+            closing = (
+                f"\r\n--{alternative}--\r\n"
+                + "".join(f"--{mixed}\r\n" + _attachment_part(item) for item in batch.attachments)
+                + f"--{mixed}--\r\n"
+            )
+        else:
+            top.append(f'Content-Type: multipart/alternative; boundary="{alternative}"')
+            opening = ""
+            closing = f"\r\n--{alternative}--\r\n"
+        self._static_headers = ("\r\n".join(top) + "\r\n\r\n").encode("ascii")
+        self._before_text = (
+            opening + f"--{alternative}\r\n" + part_head.format(kind="text/plain") + "\r\n\r\n"
+        ).encode("ascii")
+        self._before_html = (
+            f"\r\n--{alternative}\r\n" + part_head.format(kind="text/html") + "\r\n\r\n"
+        ).encode("ascii")
+        self._closing = closing.encode("ascii")
+
+    def render(self, recipient: Recipient) -> bytes:
+        """The complete message for one recipient, CRLF line endings, no line over 998."""
+        filled = self.content.fill(recipient.fields)
+        batch = self.batch
+        # Folded between its two addresses so a long unsubscribe URL keeps the line short.
+        unsubscribe = list_unsubscribe(recipient, batch.sender).replace(", ", ",\r\n ")
+        own = (
+            f"Message-ID: {message_id(batch, recipient)}\r\n"
+            f"Subject: {encode_header_text(filled.subject)}\r\n"
+            f"To: {address(recipient.name, recipient.email)}\r\n"
+            f"List-Unsubscribe: {unsubscribe}\r\n"
+        )
+        return b"".join(
+            (
+                own.encode("utf-8"),
+                self._static_headers,
+                self._before_text,
+                quoted_printable(filled.text),
+                self._before_html,
+                quoted_printable(filled.html),
+                self._closing,
+            )
+        )
+
+
+class MimeBuilder:
+    """Skeletons for every language of a Batch, made on first use."""
+
+    def __init__(self, batch: BatchMessage, date: datetime) -> None:
+        self.batch = batch
+        self.date = date
+        self._skeletons: dict[str, MimeSkeleton] = {}
+
+    def render(self, recipient: Recipient) -> bytes:
+        language = self.batch.language_of(recipient)
+        skeleton = self._skeletons.get(language)
+        if skeleton is None:
+            skeleton = self._skeletons[language] = MimeSkeleton(self.batch, language, self.date)
+        return skeleton.render(recipient)
+
+
+def message_id(batch: BatchMessage, recipient: Recipient) -> str:
+    """Stable per Delivery, so a person-approved resend shows up as the same message."""
+    return f"<{batch.send_id}.{recipient.delivery_id}@{batch.sender.domain}>"
+
+
+def quoted_printable(value: str) -> bytes:
+    """UTF-8 quoted-printable with CRLF line endings (soft breaks included)."""
+    normalized = value.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    return binascii.b2a_qp(normalized, quotetabs=False, istext=True).replace(b"\n", CRLF)
+
+
+def address(name: str, email: str) -> str:
+    """A header address, its display name RFC 2047-encoded when it is not ASCII."""
+    name = " ".join(name.split())
+    if not name:
+        return email
+    if name.isascii() and "=?" not in name:
+        return formataddr((name, email))
+    return f"{encode_words(name)} <{email}>"
+
+
+def encode_header_text(value: str) -> str:
+    """An unstructured header value (Subject): as is when plain ASCII, else encoded words."""
+    value = " ".join(value.split())
+    if value.isascii() and "=?" not in value and len(value) < 900:
+        return value
+    return encode_words(value)
+
+
+def encode_words(value: str) -> str:
+    """RFC 2047 base64 encoded words of at most 75 characters, folded onto lines.
+
+    Words are cut between characters, never inside a UTF-8 sequence, as RFC 2047 asks.
+    """
+    words: list[str] = []
+    chunk = bytearray()
+    for char in value:
+        encoded = char.encode("utf-8")
+        if len(chunk) + len(encoded) > 45:
+            words.append(_word(bytes(chunk)))
+            chunk.clear()
+        chunk += encoded
+    if chunk or not words:
+        words.append(_word(bytes(chunk)))
+    return "\r\n ".join(words)
+
+
+def _word(raw: bytes) -> str:
+    return f"=?utf-8?b?{base64.b64encode(raw).decode('ascii')}?="
+
+
+def _attachment_part(item: Attachment) -> str:
+    body = base64.encodebytes(item.data).decode("ascii").replace("\n", "\r\n")
+    if item.filename.isascii():
+        name = f'name="{item.filename}"'
+        filename = f'filename="{item.filename}"'
+    else:  # RFC 2231 parameter encoding keeps the header ASCII
+        quoted = urllib.parse.quote(item.filename, safe="")
+        name = f"name*=utf-8''{quoted}"
+        filename = f"filename*=utf-8''{quoted}"
+    return (
+        f"Content-Type: {item.content_type}; {name}\r\n"
+        "Content-Transfer-Encoding: base64\r\n"
+        f"Content-Disposition: attachment; {filename}\r\n\r\n"
+        f"{body}"
+    )

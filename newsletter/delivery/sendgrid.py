@@ -1,0 +1,297 @@
+"""The SendGrid Transport: one v3 mail/send request per Batch through the official package.
+
+Three steps. `build_request` (pure) turns a Batch into the JSON body, written as a plain dict
+so none of the package's helper-class quirks reach the wire: the tokenized content goes once,
+each recipient is one personalization carrying its substitutions, its delivery id as a string
+custom arg and its own List-Unsubscribe headers. `SendGridTransport.submit` is the only I/O:
+it posts the body with an explicit timeout and records whether a failure happened before or
+after the request was written. `parse_answer` (pure) maps the answer onto a BatchResult.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import urllib.error
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+
+from newsletter.delivery.message import ONE_CLICK, BatchMessage, list_unsubscribe
+from newsletter.delivery.result import BatchResult, Outcome, RecipientResult
+from newsletter.errors import ConfigurationError, DeliveryError
+
+DEFAULT_HOST = "https://api.sendgrid.com"
+MAX_RECIPIENTS = 1000
+MAX_SUBSTITUTIONS_BYTES = 10_000
+MAX_CATEGORIES = 10
+
+NOT_WRITTEN = "not-written"  # failed while connecting or writing: SendGrid has nothing
+WRITTEN = "written"  # the request went out, the answer did not come back
+
+
+@dataclass(frozen=True)
+class SendGridRequest:
+    """A built request: the JSON body (None when no recipient is left) and who was left out."""
+
+    body: dict[str, Any] | None
+    delivery_ids: tuple[str, ...]
+    rejected: tuple[RecipientResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back from one request: an HTTP status, or how the connection failed."""
+
+    status: int | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    failure: str = ""
+    detail: str = ""
+
+
+def build_request(batch: BatchMessage) -> SendGridRequest:
+    """The mail/send body for a Batch whose recipients all get the same language."""
+    if not batch.recipients:
+        raise DeliveryError(f"send {batch.send_id}: empty batch")
+    if len(batch.recipients) > MAX_RECIPIENTS:
+        raise DeliveryError(
+            f"send {batch.send_id}: {len(batch.recipients)} recipients in one batch; "
+            f"SendGrid takes at most {MAX_RECIPIENTS}"
+        )
+    languages = {batch.language_of(r) for r in batch.recipients}
+    if len(languages) != 1:
+        raise DeliveryError(
+            f"send {batch.send_id}: a SendGrid batch carries one language, got "
+            f"{sorted(languages)}; split it with BatchMessage.split_by_language()"
+        )
+    categories = list(dict.fromkeys(c for c in batch.categories if c))
+    if len(categories) > MAX_CATEGORIES or any(len(c) > 255 for c in categories):
+        raise DeliveryError(
+            f"send {batch.send_id}: categories {categories}: at most {MAX_CATEGORIES}, "
+            "each at most 255 characters"
+        )
+    content = batch.contents[languages.pop()]
+    seen: set[str] = set()
+    personalizations: list[dict[str, Any]] = []
+    accepted: list[str] = []
+    rejected: list[RecipientResult] = []
+    for recipient in batch.recipients:
+        key = recipient.email.casefold()
+        if key in seen:
+            rejected.append(_reject(recipient.delivery_id, "address already in this batch"))
+            continue
+        substitutions = content.substitutions(recipient.fields)
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in substitutions.items())
+        if size > MAX_SUBSTITUTIONS_BYTES:
+            rejected.append(
+                _reject(
+                    recipient.delivery_id,
+                    f"personalization fields take {size} bytes; SendGrid allows "
+                    f"{MAX_SUBSTITUTIONS_BYTES} per recipient",
+                )
+            )
+            continue
+        seen.add(key)
+        to: dict[str, str] = {"email": recipient.email}
+        # SendGrid refuses ';' and ',' in to.name; the name is only cosmetic.
+        name = " ".join(recipient.name.replace(";", " ").replace(",", " ").split())
+        if name:
+            to["name"] = name
+        personalizations.append(
+            {
+                "to": [to],
+                "substitutions": substitutions,
+                "custom_args": {"delivery_id": recipient.delivery_id},
+                "headers": {
+                    "List-Unsubscribe": list_unsubscribe(recipient, batch.sender),
+                    "List-Unsubscribe-Post": ONE_CLICK,
+                },
+            }
+        )
+        accepted.append(recipient.delivery_id)
+    if not personalizations:
+        return SendGridRequest(None, (), tuple(rejected))
+    sender = batch.sender
+    sender_field = {"email": sender.email}
+    if sender.name:
+        sender_field["name"] = sender.name
+    body: dict[str, Any] = {
+        "personalizations": personalizations,
+        "from": sender_field,
+        "subject": content.subject,
+        # text/plain must come before text/html
+        "content": [
+            {"type": "text/plain", "value": content.text},
+            {"type": "text/html", "value": content.html},
+        ],
+        "custom_args": batch.custom_args,
+    }
+    if sender.reply_to:
+        body["reply_to"] = {"email": sender.reply_to}
+    if batch.list_id:
+        body["headers"] = {"List-Id": f"<{batch.list_id}>"}
+    if categories:
+        body["categories"] = categories
+    if batch.attachments:
+        body["attachments"] = [
+            {
+                "content": base64.b64encode(item.data).decode("ascii"),
+                "filename": item.filename,
+                "type": item.content_type,
+                "disposition": "attachment",
+            }
+            for item in batch.attachments
+        ]
+    return SendGridRequest(body, tuple(accepted), tuple(rejected))
+
+
+def parse_answer(answer: Answer, *, host: str = DEFAULT_HOST) -> BatchResult:
+    """The BatchResult for one answer of mail/send."""
+    status = answer.status
+    if status is None:
+        if answer.failure == NOT_WRITTEN:
+            return BatchResult(Outcome.RETRY, message=f"could not reach {host}: {answer.detail}")
+        return BatchResult(
+            Outcome.UNCERTAIN,
+            message=f"no answer from {host} after the request was written: {answer.detail}",
+        )
+    messages = _error_messages(answer.body)
+    if status == 202:
+        return BatchResult(
+            Outcome.SUBMITTED,
+            provider_message_id=answer.headers.get("x-message-id", ""),
+            status=status,
+        )
+    if status in (400, 413):
+        return BatchResult(Outcome.FAILED, message=messages or f"HTTP {status}", status=status)
+    if status in (401, 403):
+        return BatchResult(
+            Outcome.CONFIGURATION,
+            message=f"SendGrid refused the API key (HTTP {status}: {messages}); check "
+            "NEWSLETTER_SENDGRID_API_KEY and that the key may send mail",
+            status=status,
+        )
+    if status == 429:
+        reset = answer.headers.get("x-ratelimit-reset", "")
+        retry_at = float(reset) if reset.strip().isdigit() else None
+        return BatchResult(
+            Outcome.RETRY,
+            message=messages or "too many requests",
+            status=status,
+            retry_at=retry_at,
+        )
+    if status >= 500:
+        return BatchResult(Outcome.RETRY, message=messages or f"HTTP {status}", status=status)
+    if status < 400 or status in (404, 405, 415):
+        # The package follows a 301/302 with a body-less GET and reports its 200: the mail was
+        # never accepted. Any answer but 202 means the host is not SendGrid's mail/send.
+        return BatchResult(
+            Outcome.CONFIGURATION,
+            message=f"{host} answered HTTP {status} instead of 202 to mail/send; check "
+            "NEWSLETTER_SENDGRID_HOST (it must not redirect)",
+            status=status,
+        )
+    return BatchResult(Outcome.FAILED, message=messages or f"HTTP {status}", status=status)
+
+
+class SendGridTransport:
+    """Submits Batches to SendGrid (or to the simulator, with another host)."""
+
+    name = "sendgrid"
+    max_batch_size = MAX_RECIPIENTS
+    one_language_per_batch = True
+
+    def __init__(self, api_key: str, *, host: str = DEFAULT_HOST, timeout: float = 30.0) -> None:
+        if not api_key:
+            raise ConfigurationError("sendgrid.api_key is empty: set NEWSLETTER_SENDGRID_API_KEY")
+        if not host.startswith(("https://", "http://")):
+            raise ConfigurationError(f"sendgrid.host {host!r} is not an http(s) URL")
+        self.host = host.rstrip("/")
+        self.timeout = timeout
+        self._client = SendGridAPIClient(api_key, host=self.host)
+
+    def __repr__(self) -> str:  # never show the key
+        return f"SendGridTransport(host={self.host!r}, timeout={self.timeout})"
+
+    def submit_batch(self, batch: BatchMessage) -> BatchResult:
+        request = build_request(batch)
+        if request.body is None:
+            return BatchResult(
+                Outcome.FAILED, message=request.rejected[0].message, recipients=request.rejected
+            )
+        result = parse_answer(self.submit(request.body), host=self.host)
+        return with_rejected(result, request)
+
+    def submit(self, body: Mapping[str, Any]) -> Answer:
+        """Post one body; the only I/O of this transport."""
+        try:
+            response = self._client.client.mail.send.post(request_body=body, timeout=self.timeout)
+        except HTTPError as err:
+            return Answer(err.status_code, _lower(err.headers), _bytes(err.body))
+        except urllib.error.URLError as err:
+            # urllib wraps only what fails while connecting or writing the request.
+            return Answer(None, failure=NOT_WRITTEN, detail=str(err.reason))
+        except (OSError, http.client.HTTPException) as err:
+            # Raised from reading the answer: the request had been written.
+            return Answer(None, failure=WRITTEN, detail=f"{type(err).__name__}: {err}")
+        return Answer(response.status_code, _lower(response.headers), _bytes(response.body))
+
+    def close(self) -> None:
+        """Nothing to release: the package opens one connection per request."""
+
+
+def with_rejected(result: BatchResult, request: SendGridRequest) -> BatchResult:
+    """Add the recipients left out of the request to the result of the request."""
+    if not request.rejected:
+        return result
+    others = tuple(
+        RecipientResult(d, result.outcome, result.message, result.provider_message_id)
+        for d in request.delivery_ids
+    )
+    return BatchResult(
+        Outcome.PARTIAL,
+        provider_message_id=result.provider_message_id,
+        message=result.message,
+        status=result.status,
+        retry_at=result.retry_at,
+        recipients=others + request.rejected,
+    )
+
+
+def _reject(delivery_id: str, message: str) -> RecipientResult:
+    return RecipientResult(delivery_id, Outcome.FAILED, message, permanent=True)
+
+
+def _error_messages(body: bytes) -> str:
+    """SendGrid's own error messages, 'field: message' joined; empty when there are none."""
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        return body[:500].decode("utf-8", "replace")
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    parts = []
+    for item in errors:
+        if isinstance(item, dict):
+            where = item.get("field")
+            text = str(item.get("message", ""))
+            parts.append(f"{where}: {text}" if where else text)
+    return "; ".join(parts)
+
+
+def _lower(headers: Any) -> dict[str, str]:
+    if headers is None:
+        return {}
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def _bytes(body: Any) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    return str(body or "").encode()
