@@ -119,11 +119,12 @@ def write_rendered(
 def atomic_write_texts(files: Iterable[tuple[Path, str]]) -> None:
     """Write each file through a temporary file renamed into place, so none is left half-written."""
     for path, content in files:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+        # open() rather than mkstemp() so the file gets the usual umask-based mode, not 0600.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            with open(tmp, "w", encoding="utf-8", newline="") as handle:
                 handle.write(content)
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
