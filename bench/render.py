@@ -49,8 +49,14 @@ def _built_infolettre() -> Issue:
         )
         for language in ("fr", "en")
     }
-    return Issue(kind="infolettre", slug="bench", date=date(2025, 5, 6), template="infolettre",
-                 languages=["fr", "en"], infolettre=editions)
+    return Issue(
+        kind="infolettre",
+        slug="bench",
+        date=date(2025, 5, 6),
+        template="infolettre",
+        languages=["fr", "en"],
+        infolettre=editions,
+    )
 
 
 def _issues(workspace: Workspace) -> list[tuple[str, Issue]]:
@@ -70,9 +76,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--recipients", type=int, default=100_000)
     args = parser.parse_args()
-    workspace = Workspace(
-        root=ROOT, settings=load_settings(ROOT / "newsletter.toml", environ={})
-    )
+    workspace = Workspace(root=ROOT, settings=load_settings(ROOT / "newsletter.toml", environ={}))
     table = Table(title="Render benchmark (median of runs; fills over all recipients)")
     for column in ("issue", "lang", "render ms (median)", "HTML KB", "fills/s", "µs/fill"):
         table.add_column(column, justify="left" if column in ("issue", "lang") else "right")

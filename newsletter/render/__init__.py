@@ -22,8 +22,8 @@ from newsletter.render.context import base_context, communique_context, infolett
 from newsletter.render.personalize import (
     FIELDS,
     TOKEN_NAMES,
-    Personalized,
     PersonalizationTemplate,
+    Personalized,
     html_token,
     text_token,
 )

@@ -55,21 +55,27 @@ def size_check(personalization: PersonalizationTemplate) -> Check:
     size = estimated_size(personalization)
     kb = f"{size / 1024:.1f} KB"
     if size > GMAIL_CLIP_BYTES:
-        return Check("size", False, f"HTML about {kb} once filled: Gmail clips above 102 KB",
-                     "error")
+        return Check(
+            "size", False, f"HTML about {kb} once filled: Gmail clips above 102 KB", "error"
+        )
     if size > GMAIL_CLIP_BYTES * 0.8:
-        return Check("size", True, f"HTML about {kb} once filled, close to Gmail's 102 KB",
-                     "warning")
+        return Check(
+            "size", True, f"HTML about {kb} once filled, close to Gmail's 102 KB", "warning"
+        )
     return Check("size", True, f"HTML about {kb} once filled (Gmail clips above 102 KB)", "info")
 
 
 def alt_check(document: lxml_html.HtmlElement) -> Check:
-    missing = [img.get("src") or "?" for img in document.iter("img")
-               if not (img.get("alt") or "").strip()]
+    missing = [
+        img.get("src") or "?" for img in document.iter("img") if not (img.get("alt") or "").strip()
+    ]
     if missing:
-        return Check("alt-text", False,
-                     f"{len(missing)} image(s) without alt text: {', '.join(missing[:3])}",
-                     "warning")
+        return Check(
+            "alt-text",
+            False,
+            f"{len(missing)} image(s) without alt text: {', '.join(missing[:3])}",
+            "warning",
+        )
     return Check("alt-text", True, "every image has alt text", "info")
 
 
@@ -79,8 +85,12 @@ def unsubscribe_check(
     token = html_token("unsubscribe_url")
     if any(token in (a.get("href") or "") for a in document.iter("a")):
         return Check("unsubscribe", True, "unsubscribe link present", "info")
-    return Check("unsubscribe", False,
-                 f"no link whose href holds {token}: recipients cannot unsubscribe", level)
+    return Check(
+        "unsubscribe",
+        False,
+        f"no link whose href holds {token}: recipients cannot unsubscribe",
+        level,
+    )
 
 
 def links_check(document: lxml_html.HtmlElement) -> Check:
@@ -91,16 +101,28 @@ def links_check(document: lxml_html.HtmlElement) -> Check:
             continue
         bad.append(href or "(empty href)")
     if bad:
-        return Check("links", False,
-                     f"{len(bad)} link(s) not absolute http(s): {', '.join(bad[:3])}", "error")
+        return Check(
+            "links",
+            False,
+            f"{len(bad)} link(s) not absolute http(s): {', '.join(bad[:3])}",
+            "error",
+        )
     return Check("links", True, "every link is absolute http(s), mailto: or tel:", "info")
 
 
 def address_check(text: str, postal_address: str) -> Check:
     if not postal_address.strip():
-        return Check("postal-address", False,
-                     "no postal address: set brand.postal_address (CASL requires one)", "error")
+        return Check(
+            "postal-address",
+            False,
+            "no postal address: set brand.postal_address (CASL requires one)",
+            "error",
+        )
     if " ".join(postal_address.split()) not in " ".join(text.split()):
-        return Check("postal-address", False,
-                     "the postal address is not printed: keep partials/footer.mjml", "error")
+        return Check(
+            "postal-address",
+            False,
+            "the postal address is not printed: keep partials/footer.mjml",
+            "error",
+        )
     return Check("postal-address", True, "postal address printed", "info")

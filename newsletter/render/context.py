@@ -16,8 +16,13 @@ from newsletter.content.model import (
     Issue,
     Language,
 )
-from newsletter.render.i18n import LOCALES, Translator, load_translations, long_date
-from newsletter.render.i18n import pattern_datetime
+from newsletter.render.i18n import (
+    LOCALES,
+    Translator,
+    load_translations,
+    long_date,
+    pattern_datetime,
+)
 from newsletter.render.markup import markdown_to_html
 from newsletter.render.personalize import TOKEN_NAMES, html_token
 
@@ -33,7 +38,14 @@ _SOCIAL_ICONS = {
     "tumblr": "tumblr-noshare",
 }
 _PROFILE_ICONS = {
-    "instagram", "youtube", "github", "vimeo", "medium", "soundcloud", "dribbble", "snapchat",
+    "instagram",
+    "youtube",
+    "github",
+    "vimeo",
+    "medium",
+    "soundcloud",
+    "dribbble",
+    "snapchat",
 }
 _LABELS = {"linkedin": "LinkedIn", "youtube": "YouTube", "x": "X", "github": "GitHub"}
 
@@ -127,9 +139,12 @@ def communique_context(issue: Issue, language: Language, workspace: Workspace) -
         attachments=[
             {
                 "title": a.title or PurePosixPath(a.path).name,
-                "size": t("size_kb", size=format_decimal(
-                    max(1, round(a.size / 1024)), locale=LOCALES[language]
-                )) if a.size else "",
+                "size": t(
+                    "size_kb",
+                    size=format_decimal(max(1, round(a.size / 1024)), locale=LOCALES[language]),
+                )
+                if a.size
+                else "",
             }
             for a in issue.attachments
         ],

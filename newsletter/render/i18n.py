@@ -75,13 +75,11 @@ class Translator:
 
 
 def long_date(value: date | datetime, language: Language, timezone: str) -> str:
-    """"30 mai 2017" / "May 30, 2017"; aware datetimes are first moved to ``timezone``."""
+    """ "30 mai 2017" / "May 30, 2017"; aware datetimes are first moved to ``timezone``."""
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(timezone)).date()
     return str(format_date(value, "long", locale=LOCALES[language]))
 
 
 def pattern_datetime(value: datetime, pattern: str, language: Language, timezone: str) -> str:
-    return str(
-        format_datetime(value, pattern, tzinfo=ZoneInfo(timezone), locale=LOCALES[language])
-    )
+    return str(format_datetime(value, pattern, tzinfo=ZoneInfo(timezone), locale=LOCALES[language]))

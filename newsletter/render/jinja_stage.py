@@ -60,9 +60,7 @@ def render(templates_dir: Path, name: str, context: Mapping[str, object]) -> str
         return template.render(context)
     except jinja2.TemplateNotFound as err:
         missing = err.name if isinstance(err.name, str) else filename
-        raise TemplateError(
-            missing, f"template not found in {templates_dir}"
-        ) from err
+        raise TemplateError(missing, f"template not found in {templates_dir}") from err
     except jinja2.TemplateSyntaxError as err:
         raise TemplateError(err.name or filename, err.message or str(err), line=err.lineno) from err
     except Exception as err:

@@ -34,7 +34,9 @@ def text_token(name: str) -> str:
 
 
 _TOKEN_RE = re.compile(
-    "(" + "|".join(re.escape(f"%%{n}") + f"(?:{re.escape(TEXT_SUFFIX)})?%%" for n in TOKEN_NAMES) + ")"
+    "("
+    + "|".join(re.escape(f"%%{n}") + f"(?:{re.escape(TEXT_SUFFIX)})?%%" for n in TOKEN_NAMES)
+    + ")"
 )
 
 
@@ -105,8 +107,7 @@ class PersonalizationTemplate:
         if keys - _FIELD_SET:
             unknown = sorted(set(keys) - _FIELD_SET)
             raise RenderError(
-                f"unknown personalization field(s) {', '.join(unknown)}; "
-                f"known: {', '.join(FIELDS)}"
+                f"unknown personalization field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}"
             )
         if self.required_fields - keys:
             missing = sorted(self.required_fields - set(keys))

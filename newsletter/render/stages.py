@@ -116,7 +116,7 @@ class _TextConverter(html2text.HTML2Text):
         self.escape_snob = False
         self.single_line_break = False
         self.ul_item_mark = "-"
-        self.tag_callback = _tag_callback
+        self.tag_callback = _tag_callback  # type: ignore[assignment]
         self._links: list[tuple[str, int]] = []
 
 

@@ -78,8 +78,11 @@ def communique_issue(embargo: datetime | None = None) -> Issue:
             dateline_city="Montréal",
             lead="Plus de 300 personnes ont discuté de la renégociation de l'ALÉNA.",
             body="Les personnes participantes ont conclu les travaux.\n\nDeuxième paragraphe.",
-            quotes=[Quote(text="Un autre modèle est possible", author="Alex Exemple",
-                          role="porte-parole")],
+            quotes=[
+                Quote(
+                    text="Un autre modèle est possible", author="Alex Exemple", role="porte-parole"
+                )
+            ],
             boilerplate_title="",
             boilerplate="",
             photo_credit="Sam Exemple",
@@ -105,8 +108,9 @@ def communique_issue(embargo: datetime | None = None) -> Issue:
                 languages=["fr", "en"],
             )
         ],
-        attachments=[Attachment(path="files/declaration.pdf", title="Déclaration finale",
-                                size=204800)],
+        attachments=[
+            Attachment(path="files/declaration.pdf", title="Déclaration finale", size=204800)
+        ],
     )
 
 

@@ -13,8 +13,13 @@ from tests.conftest import skip_unless_available
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 pytestmark = pytest.mark.browser
@@ -45,11 +50,15 @@ def infolettre_html(workspace: Workspace, infolettre: Issue) -> str:
     if not CHROMIUM.exists():
         skip_unless_available("browser", f"{CHROMIUM} is missing: install Debian's chromium")
     rendered = render_issue(infolettre, "fr", workspace)
-    return rendered.personalization.fill({
-        "first_name": "Marie", "email": "marie@example.org",
-        "unsubscribe_url": "https://www.example.org/u", "preferences_url": "https://www.example.org/p",
-        "web_url": "https://www.example.org/w",
-    }).html
+    return rendered.personalization.fill(
+        {
+            "first_name": "Marie",
+            "email": "marie@example.org",
+            "unsubscribe_url": "https://www.example.org/u",
+            "preferences_url": "https://www.example.org/p",
+            "web_url": "https://www.example.org/w",
+        }
+    ).html
 
 
 def test_cards_side_by_side_on_desktop(infolettre_html: str) -> None:

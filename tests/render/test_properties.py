@@ -10,19 +10,46 @@ from newsletter.config import Workspace
 from newsletter.render import render_issue
 from tests.render.conftest import article, infolettre_issue
 
-_TRICKY = st.sampled_from([
-    "<script>alert(1)</script>", "</mj-text>", "<mj-section>", "{{ x }}", "{% if %}", "&amp;",
-    "\"'", "«»", "😀👩🏽‍💻", "مرحبا بالعالم", "שלום", "\u202e", "%%email%%", "]]>", "<!--",
-    "x" * 300, "a\nb", "\\", "#", "**",
-])
-_TEXT = st.lists(
-    st.one_of(_TRICKY, st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)),
-    min_size=1, max_size=4,
-).map("".join).filter(lambda s: s.strip() != "")
+_TRICKY = st.sampled_from(
+    [
+        "<script>alert(1)</script>",
+        "</mj-text>",
+        "<mj-section>",
+        "{{ x }}",
+        "{% if %}",
+        "&amp;",
+        "\"'",
+        "«»",
+        "😀👩🏽‍💻",
+        "مرحبا بالعالم",
+        "שלום",
+        "\u202e",
+        "%%email%%",
+        "]]>",
+        "<!--",
+        "x" * 300,
+        "a\nb",
+        "\\",
+        "#",
+        "**",
+    ]
+)
+_TEXT = (
+    st.lists(
+        st.one_of(_TRICKY, st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)),
+        min_size=1,
+        max_size=4,
+    )
+    .map("".join)
+    .filter(lambda s: s.strip() != "")
+)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(title=_TEXT, summary=_TEXT)
 def test_any_article_text_is_escaped_and_compiles(
     workspace: Workspace, title: str, summary: str
@@ -37,8 +64,13 @@ def test_any_article_text_is_escaped_and_compiles(
     assert expected in " ".join(hero.split())
     # content can never create a personalization slot
     assert rendered.personalization.html_token_counts().get("%%email%%", 0) == 0
-    filled = rendered.personalization.fill({
-        "first_name": "", "email": "a@example.org", "unsubscribe_url": "https://example.org/u",
-        "preferences_url": "https://example.org/p", "web_url": "https://example.org/w",
-    })
+    filled = rendered.personalization.fill(
+        {
+            "first_name": "",
+            "email": "a@example.org",
+            "unsubscribe_url": "https://example.org/u",
+            "preferences_url": "https://example.org/p",
+            "web_url": "https://example.org/w",
+        }
+    )
     assert "a@example.org" not in filled.html

@@ -63,7 +63,10 @@ def _markup() -> object:
 
 
 def test_mjml_error_gives_template_line_and_column(workspace: Workspace) -> None:
-    source = "<mjml>\n<mj-head>\n  <mj-html-attributes></mj-html-attributes>\n</mj-head>\n<mj-body></mj-body></mjml>"
+    source = (
+        "<mjml>\n<mj-head>\n  <mj-html-attributes></mj-html-attributes>\n</mj-head>\n"
+        "<mj-body></mj-body></mjml>"
+    )
     write(workspace, "badmjml.mjml", source)
     with pytest.raises(TemplateError) as caught:
         stages.compile_mjml(source, "badmjml.mjml", workspace.templates_dir)
@@ -82,14 +85,19 @@ def test_mjml_error_without_mrml_position_is_located_in_jinja_output() -> None:
 
 
 def test_mjml_error_in_generated_text_uses_output_position_after_multibyte_text() -> None:
-    source = "<mjml><mj-body><mj-section><mj-column><mj-text>ééé</mj-text></mj-column>\n</mj-section></mj-body><mj-foo/></mjml>"
+    source = (
+        "<mjml><mj-body><mj-section><mj-column><mj-text>ééé</mj-text></mj-column>\n"
+        "</mj-section></mj-body><mj-foo/></mjml>"
+    )
     with pytest.raises(TemplateError) as caught:
         stages.compile_mjml(source, "y.mjml")
     assert (caught.value.line, caught.value.column) == (2, 24)
 
 
 def test_broken_template_through_render_template(workspace: Workspace) -> None:
-    write(workspace, "broken2.mjml", "<mjml>\n<mj-body>\n<mj-section>\n<mj-column>\n</mj-body></mjml>")
+    write(
+        workspace, "broken2.mjml", "<mjml>\n<mj-body>\n<mj-section>\n<mj-column>\n</mj-body></mjml>"
+    )
     with pytest.raises(TemplateError, match=r"^broken2\.mjml:\d+:\d+: MJML"):
         render_template("broken2", "fr", {}, workspace, subject="s")
 
@@ -151,7 +159,7 @@ def test_translations_missing_key_or_language_are_named(tmp_path: Path) -> None:
     (tmp_path / "i18n.yaml").write_text("hello: {fr: Bonjour, en: Hello}\n", encoding="utf-8")
     t = Translator(load_translations(tmp_path), "en")
     assert t("hello") == "Hello"
-    with pytest.raises(RenderError, match="'goodbye' is not in templates/i18n.yaml"):
+    with pytest.raises(RenderError, match=r"'goodbye' is not in templates/i18n\.yaml"):
         t("goodbye")
 
 
