@@ -1,0 +1,65 @@
+"""The example issues of issues/ rendered end to end: structure and content, not bytes."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import html as lxml_html
+
+from newsletter.config import Workspace
+from newsletter.content.issues import load_issue
+from newsletter.content.model import InfolettreEdition, Issue
+from newsletter.render import render_issue
+from newsletter.render.checks import GMAIL_CLIP_BYTES
+from newsletter.render.personalize import html_token
+
+INFOLETTRE = "2025-05-06-infolettre.yaml"
+COMMUNIQUE = "2017-05-30-communique-alena.yaml"
+
+
+def example(workspace: Workspace, name: str) -> Issue:
+    path = workspace.issues_dir / name
+    if not path.exists():
+        pytest.fail(f"example issue {path.name} is missing from issues/")
+    return load_issue(path, workspace.settings)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_infolettre_example(workspace: Workspace, language: str) -> None:
+    issue = example(workspace, INFOLETTRE)
+    edition = issue.edition(language)  # type: ignore[arg-type]
+    assert isinstance(edition, InfolettreEdition)
+    rendered = render_issue(issue, language, workspace)  # type: ignore[arg-type]
+    doc = lxml_html.document_fromstring(rendered.html)
+    text = " ".join(doc.text_content().split())
+    assert " ".join(edition.featured[0].title.split()) in text
+    assert len(edition.recent) == 8
+    for recent in edition.recent:
+        assert " ".join(recent.title.split()) in text
+        assert recent.url in [a.get("href") for a in doc.iter("a")]
+    assert any(html_token("unsubscribe_url") in (a.get("href") or "") for a in doc.iter("a"))
+    assert len(rendered.html.encode()) < GMAIL_CLIP_BYTES
+    assert all(check.ok for check in rendered.checks), rendered.checks
+    assert "ASTM" in rendered.text
+    assert edition.recent[0].url in rendered.text
+
+
+@pytest.mark.parametrize(
+    ("language", "dateline", "spoken"),
+    [
+        ("fr", "Montréal, le 30 mai 2017 –", "(FR, ANG)"),
+        ("en", "Montréal, May 30, 2017 –", "(FR, EN)"),
+    ],
+)
+def test_communique_example(
+    workspace: Workspace, language: str, dateline: str, spoken: str
+) -> None:
+    issue = example(workspace, COMMUNIQUE)
+    rendered = render_issue(issue, language, workspace)  # type: ignore[arg-type]
+    text = rendered.text
+    assert dateline in text
+    assert "-30-" in text and spoken in text
+    assert text.index(dateline) < text.index("-30-")
+    for contact in issue.contacts:
+        assert contact.name in text
+        assert contact.email is None or contact.email.endswith((".org", ".com", ".net", ".test"))
+    assert all(check.ok for check in rendered.checks), rendered.checks
