@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import time
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,10 @@ def parse_feed(
         return []
     feed_language = language_code(parsed.feed.get("language")) or language
     base = location if location and location.startswith("http") else None
+    # A feed read from a file resolves relative links against the site it describes.
+    site = str(parsed.feed.get("link") or "")
+    if base is None and site.startswith(("http://", "https://")):
+        base = site
     articles = []
     for index, entry in enumerate(entries):
         articles.append(_article(entry, index, source, feed_language, base))
@@ -84,9 +89,10 @@ def _article(
         raise SourceError(source, f"entry {index + 1} ({link}) has no title")
     description = entry.get("summary") or ""
     content = _content_html(entry)
-    image = _image(entry, content or description, base)
+    url = absolute_url(link, base)
+    image = _image(entry, content or description, url if url.startswith("http") else base)
     return Article(
-        url=absolute_url(link, base),
+        url=url,
         title=title,
         summary=clean_summary(description or content),
         image_url=image.url if image else None,
@@ -130,11 +136,28 @@ def _is_image_type(content_type: str | None, url: str) -> bool:
 
 
 def _published(entry: Any) -> datetime | None:
-    # feedparser converts dates to UTC and reads a date without a zone as UTC.
-    value: time.struct_time | None = entry.get("published_parsed") or entry.get("updated_parsed")
-    if value is None:
-        return None
-    return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    # dict.get: feedparser's own get() maps missing keys to others with a DeprecationWarning.
+    value: time.struct_time | None = dict.get(entry, "published_parsed") or dict.get(
+        entry, "updated_parsed"
+    )
+    if value is not None:
+        # feedparser has converted the date to UTC.
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    # feedparser gives up on dates it cannot place, such as an RFC 822 date without a zone.
+    raw = dict.get(entry, "published") or dict.get(entry, "updated")
+    return _parse_date(raw) if isinstance(raw, str) else None
+
+
+def _parse_date(raw: str) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        try:
+            parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    # A date without a zone is read as UTC, as feedparser does for the ones it parses.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _tags(entry: Any) -> dict[str, list[str]]:
