@@ -1,4 +1,4 @@
-"""Email addresses: normalization (local part kept, domain lower-cased and IDNA), hash, role check."""
+"""Email addresses: normalization (domain lower-cased, IDNA; local part kept), hash, roles."""
 
 from __future__ import annotations
 

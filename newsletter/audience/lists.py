@@ -49,9 +49,9 @@ def get_list(session: Session, name: str) -> MailingList:
     return found
 
 
-def ensure_list(session: Session, name: str, *, now: datetime | None = None) -> tuple[
-    MailingList, bool
-]:
+def ensure_list(
+    session: Session, name: str, *, now: datetime | None = None
+) -> tuple[MailingList, bool]:
     """The list named ``name``, created when missing; the flag says whether it was created."""
     found = find_list(session, name)
     if found is not None:

@@ -36,7 +36,7 @@ def eligible_recipients_select(
     segment_name: str | None = None,
     *,
     now: datetime | None = None,
-) -> Select[tuple[int, str, str, str, str]]:
+) -> Select[int, str, str, str, str]:
     """The eligible members as (subscriber_id, email, language, first_name, last_name).
 
     Each subscriber has one membership per list and one row per address, so the rows are
@@ -65,7 +65,9 @@ def eligible_recipients_select(
     if segment_name is not None:
         segment, rules = get_segment(session, segment_name)
         if segment.list_id != mailing_list.id:
-            raise AudienceError(f"segment {segment_name!r} belongs to another list than {list_name!r}")
+            raise AudienceError(
+                f"segment {segment_name!r} belongs to another list than {list_name!r}"
+            )
         query = query.where(*conditions(rules, moment))
     return query
 
@@ -84,11 +86,15 @@ def eligible_recipients(
     )
     result = session.execute(query.execution_options(yield_per=chunk))
     for row in result:
-        yield Recipient(*row)
+        yield Recipient(row[0], row[1], row[2], row[3], row[4])
 
 
 def count_eligible(
-    session: Session, list_name: str, segment_name: str | None = None, *, now: datetime | None = None
+    session: Session,
+    list_name: str,
+    segment_name: str | None = None,
+    *,
+    now: datetime | None = None,
 ) -> int:
     inner = eligible_recipients_select(session, list_name, segment_name, now=now).subquery()
     return int(session.scalar(select(func.count()).select_from(inner)) or 0)

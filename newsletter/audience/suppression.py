@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from newsletter.audience.addresses import address_hash, normalize_address
 from newsletter.errors import AudienceError, SuppressedError
@@ -16,7 +16,9 @@ def is_active() -> ColumnElement[bool]:
     return Suppression.lifted_at.is_(None)
 
 
-def suppressed_clause(hash_column: ColumnElement[str]) -> ColumnElement[bool]:
+def suppressed_clause(
+    hash_column: ColumnElement[str] | QueryableAttribute[str],
+) -> ColumnElement[bool]:
     """True where an active suppression matches ``hash_column`` (for set-wise queries)."""
     return exists().where(Suppression.address_hash == hash_column, is_active())
 
@@ -67,7 +69,9 @@ def suppress(
     return row, True
 
 
-def lift(session: Session, address: str, reason: str, *, now: datetime | None = None) -> Suppression:
+def lift(
+    session: Session, address: str, reason: str, *, now: datetime | None = None
+) -> Suppression:
     """Lift the active suppression of ``address``; the reason is kept with the row."""
     if not reason.strip():
         raise AudienceError("lifting a suppression needs a reason (--reason), which is recorded")
@@ -89,4 +93,3 @@ def list_suppressions(
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
-

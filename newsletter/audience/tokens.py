@@ -1,4 +1,4 @@
-"""Signed tokens for confirmation, unsubscribe and preference links, and the secret key that signs them.
+"""Signed tokens for confirmation, unsubscribe and preference links, and the key signing them.
 
 A token is ``base64url(purpose|subject|expiry) . base64url(HMAC-SHA256)``: URL-safe, readable
 by no one but us, and bound to one purpose so that a confirmation link can never unsubscribe.

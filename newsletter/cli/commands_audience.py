@@ -1,3 +1,440 @@
 """Commands for the store and the audience: db, subscribers, lists, segments, suppressions."""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from newsletter.audience import lists as lists_repo
+from newsletter.audience import segments as segments_repo
+from newsletter.audience import subscriptions, suppression
+from newsletter.audience.consent import consent_kind
+from newsletter.audience.csvread import ImportDefaults, parse_date
+from newsletter.audience.export import export_rows, export_to_file, write_csv
+from newsletter.audience.importer import ImportReport, import_subscribers
+from newsletter.audience.recipients import count_eligible
+from newsletter.cli import app, console, state
+from newsletter.errors import AudienceError, InvalidRowsError
+from newsletter.store import Store, database_url, open_store
+from newsletter.store import schema as store_schema
+from newsletter.store.engine import open_engine
+from newsletter.store.tables import SUPPRESSION_REASONS
+
+db_app = typer.Typer(help="The store: schema status and upgrade.", no_args_is_help=True)
+subscribers_app = typer.Typer(help="Subscribers: import, export, add, show, unsubscribe, erase.",
+                              no_args_is_help=True)  # fmt: skip
+lists_app = typer.Typer(help="Lists (infolettre, presse, ...).", no_args_is_help=True)
+segments_app = typer.Typer(help="Segments: saved filters over a list.", no_args_is_help=True)
+suppressions_app = typer.Typer(help="Addresses never to be mailed again.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(lists_app, name="lists")
+app.add_typer(segments_app, name="segments")
+app.add_typer(suppressions_app, name="suppressions")
+
+ListOption = Annotated[str, typer.Option("--list", help="List name, e.g. infolettre or presse.")]
+AddressArg = Annotated[str, typer.Argument(help="Email address.")]
+
+
+@contextmanager
+def _store(ctx: typer.Context) -> Iterator[Store]:
+    store = open_store(database_url(state(ctx).workspace()))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create or upgrade the schema to the version this package knows."""
+    engine = open_engine(database_url(state(ctx).workspace()))
+    try:
+        before = store_schema.status(engine)
+        if before.current is not None and before.current not in store_schema.known_revisions():
+            store_schema.check(engine)  # raises: a newer schema than ours
+        store_schema.upgrade(engine)
+        after = store_schema.status(engine)
+    finally:
+        engine.dispose()
+    if before.current == after.current:
+        console.print(f"schema already at {after.current}")
+    else:
+        console.print(f"schema upgraded from {before.current or '(empty)'} to {after.current}")
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context) -> None:
+    """Show the database, its schema revision and the one this package expects."""
+    url = database_url(state(ctx).workspace())
+    engine = open_engine(url)
+    try:
+        found = store_schema.status(engine)
+        shown = engine.url.render_as_string(hide_password=True)
+    finally:
+        engine.dispose()
+    table = Table("database", "revision", "expected", "state")
+    verdict = "up to date" if found.up_to_date else "run `newsletter db upgrade`"
+    table.add_row(shown, found.current or "(none)", found.head, verdict)
+    console.print(table)
+
+
+# --- subscribers ------------------------------------------------------------------------------
+
+
+@subscribers_app.command("import")
+def subscribers_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV file (, ; or tab; UTF-8, UTF-16 or 1252).")],
+    list_name: ListOption,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count; keep nothing.")
+    ] = False,
+    consent: Annotated[
+        str, typer.Option(help="Consent of rows without a consent column: express or implied.")
+    ] = "express",
+    consent_source: Annotated[
+        str | None, typer.Option(help="Where that consent came from (default: the file name).")
+    ] = None,
+    consent_date: Annotated[
+        str | None, typer.Option(help="When it was obtained, YYYY-MM-DD (default: now).")
+    ] = None,
+) -> None:
+    """Import a subscriber file into a list: all rows or none."""
+    workspace = state(ctx).workspace()
+    now = datetime.now(UTC)
+    defaults = ImportDefaults(
+        language=workspace.settings.default_language,
+        consent=consent_kind(consent),
+        consent_source=consent_source or f"import of {file.name}",
+        obtained_at=parse_date(consent_date) if consent_date else now,
+    )
+    with _store(ctx) as store, Progress(
+        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console,
+        transient=True, disable=not console.is_terminal,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("rows", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=max(total - 1, done))
+
+        try:
+            report = import_subscribers(
+                store.engine, file, list_name, defaults, dry_run=dry_run, now=now,
+                progress=advance,
+            )  # fmt: skip
+        except InvalidRowsError as err:
+            progress.stop()
+            _print_problems(
+                [(line, value, "invalid", detail) for line, value, detail in err.problems]
+            )
+            raise
+    _print_problems([(p.line, p.address, p.kind, p.detail) for p in report.problems])
+    _print_report(report)
+
+
+def _print_problems(problems: list[tuple[int, str, str, str]], limit: int = 200) -> None:
+    if not problems:
+        return
+    table = Table("line", "address", "kind", "detail", title="Rows to look at")
+    for line, value, kind, detail in problems[:limit]:
+        table.add_row(str(line), value, kind, detail)
+    console.print(table)
+    if len(problems) > limit:
+        console.print(f"... and {len(problems) - limit} more")
+
+
+def _print_report(report: ImportReport) -> None:
+    fmt = report.format
+    title = f"{report.path} -> {report.list_name}" + (
+        " (dry run: nothing kept)" if report.dry_run else ""
+    )
+    table = Table("", "count", title=title)
+    for label, value in (
+        ("rows read", report.rows), ("new subscribers added", report.added),
+        ("known subscribers added to the list", report.joined),
+        ("details updated", report.updated), ("already on the list", report.unchanged),
+        ("skipped: suppressed", report.skipped_suppressed),
+        ("skipped: unsubscribed", report.skipped_unsubscribed),
+        ("duplicates ignored", report.duplicates),
+    ):  # fmt: skip
+        table.add_row(label, str(value))
+    console.print(table)
+    if fmt is not None:
+        delimiter = {"\t": "tab"}.get(fmt.delimiter, fmt.delimiter)
+        console.print(f"read as {fmt.encoding}, delimiter {delimiter}")
+    if report.list_created:
+        console.print(f"list {report.list_name!r} created")
+
+
+@subscribers_app.command("export")
+def subscribers_export(
+    ctx: typer.Context,
+    list_name: ListOption,
+    status: Annotated[str | None, typer.Option(help="pending, subscribed or unsubscribed.")] = None,
+    segment: Annotated[str | None, typer.Option(help="Only this segment's members.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: stdout).")] = None,
+    semicolon: Annotated[bool, typer.Option("--semicolon", help="';' for French Excel.")] = False,
+) -> None:
+    """Export members to CSV (UTF-8 with BOM when written to a file, so that Excel reads it)."""
+    with _store(ctx) as store, store.session() as session:
+        rows = export_rows(session, list_name, status=status, segment=segment)
+    delimiter = ";" if semicolon else ","
+    if out is None:
+        write_csv(rows, typer.get_text_stream("stdout"), delimiter=delimiter)
+        return
+    export_to_file(rows, out, delimiter=delimiter)
+    console.print(f"wrote {len(rows)} row(s) to {out}")
+
+
+def _profile(first_name: str, last_name: str, organisation: str) -> dict[str, str]:
+    values = {"first_name": first_name, "last_name": last_name, "organisation": organisation}
+    return {k: v for k, v in values.items() if v}
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+    ctx: typer.Context,
+    address: AddressArg,
+    list_name: ListOption,
+    language: Annotated[str, typer.Option(help="fr or en (default: the workspace's).")] = "",
+    consent: Annotated[str, typer.Option(help="express or implied.")] = "express",
+    source: Annotated[str, typer.Option(help="How consent was obtained (recorded).")] = "",
+    consent_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: now).")] = None,
+    first_name: Annotated[str, typer.Option()] = "",
+    last_name: Annotated[str, typer.Option()] = "",
+    organisation: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Add one subscriber whose consent the team records (use `subscribe` pages for opt-in)."""
+    if not source.strip():
+        raise AudienceError("--source is required: say how consent was obtained (CASL record)")
+    workspace = state(ctx).workspace()
+    with _store(ctx) as store, store.session() as session:
+        added = subscriptions.add_subscriber(
+            session, address, list_name,
+            language=language or workspace.settings.default_language,
+            kind=consent_kind(consent), source=source,
+            obtained_at=parse_date(consent_date) if consent_date else None,
+            profile=_profile(first_name, last_name, organisation),
+        )  # fmt: skip
+        console.print(f"{added.subscriber.email}: {added.membership.status} on {list_name}")
+
+
+@subscribers_app.command("show")
+def subscribers_show(
+    ctx: typer.Context,
+    address: AddressArg,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The full record (access request).")
+    ] = False,
+) -> None:
+    """Show everything stored about a subscriber."""
+    with _store(ctx) as store, store.session() as session:
+        record = subscriptions.subscriber_record(session, address)
+    if as_json:
+        typer.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        return
+    details = Table("field", "value", title=record["subscriber"]["email"])
+    for key, value in record["subscriber"].items():
+        details.add_row(key, str(value))
+    console.print(details)
+    members = Table("list", "status", "since", "confirmed", title="Lists")
+    for m in record["memberships"]:
+        members.add_row(m["list"], m["status"], m["created_at"], m["confirmed_at"] or "")
+    console.print(members)
+    consents = Table("list", "kind", "obtained", "expires", "source", title="Consent")
+    for c in record["consents"]:
+        consents.add_row(c["list"], c["kind"], c["obtained_at"], c["expires_at"] or "", c["source"])
+    console.print(consents)
+    for s in record["suppressions"]:
+        console.print(
+            f"suppressed: {s['reason']} since {s['created_at']}"
+            + (f" (lifted {s['lifted_at']}: {s['lift_reason']})" if s["lifted_at"] else "")
+        )
+
+
+@subscribers_app.command("unsubscribe")
+def subscribers_unsubscribe(
+    ctx: typer.Context,
+    address: AddressArg,
+    list_name: Annotated[
+        str | None,
+        typer.Option(
+            "--list", help="Only this list (default: every list, and the address is suppressed)."
+        ),
+    ] = None,
+) -> None:
+    """Unsubscribe an address from one list, or from everything."""
+    with _store(ctx) as store, store.session() as session:
+        changed = subscriptions.unsubscribe(session, address, list_name, source="command line")
+    where = list_name or "every list (address suppressed)"
+    console.print(f"{address}: unsubscribed from {where} ({changed} membership(s) changed)")
+
+
+@subscribers_app.command("erase")
+def subscribers_erase(
+    ctx: typer.Context,
+    address: AddressArg,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a subscriber's data; only a hashed suppression remains, so it is never re-added."""
+    if not yes:
+        typer.confirm(f"Erase everything about {address}?", abort=True)
+    with _store(ctx) as store, store.session() as session:
+        subscriptions.erase_subscriber(session, address)
+    console.print(f"{address}: erased; a hashed suppression keeps it out")
+
+
+# --- lists ------------------------------------------------------------------------------------
+
+
+@lists_app.command("create")
+def lists_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="e.g. infolettre, presse.")],
+    title: Annotated[str, typer.Option(help="Human title.")] = "",
+) -> None:
+    """Create a list."""
+    with _store(ctx) as store, store.session() as session:
+        lists_repo.create_list(session, name, title=title)
+    console.print(f"list {name!r} created")
+
+
+def _lists_table(ctx: typer.Context, name: str | None) -> None:
+    with _store(ctx) as store, store.session() as session:
+        counts = lists_repo.list_counts(session, name)
+        eligible = {c.name: count_eligible(session, c.name) for c in counts}
+    table = Table("list", "title", "pending", "subscribed", "unsubscribed", "mailable")
+    for c in counts:
+        table.add_row(c.name, c.title, *(str(c.by_status[s]) for s in c.by_status),
+                      str(eligible[c.name]))  # fmt: skip
+    console.print(table)
+
+
+@lists_app.command("list")
+def lists_list(ctx: typer.Context) -> None:
+    """Every list with its members counted by status."""
+    _lists_table(ctx, None)
+
+
+@lists_app.command("show")
+def lists_show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+    """One list with its counts ("mailable": subscribed, consent valid, not suppressed)."""
+    _lists_table(ctx, name)
+
+
+# --- segments ---------------------------------------------------------------------------------
+
+
+def _pairs(option: str, values: list[str]) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep:
+            raise AudienceError(f"{option} {value!r}: expected ATTRIBUTE=VALUE")
+        pairs[key.strip()] = text.strip()
+    return pairs
+
+
+@segments_app.command("create")
+def segments_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument()],
+    list_name: ListOption,
+    language: Annotated[str | None, typer.Option(help="fr or en.")] = None,
+    equals: Annotated[list[str] | None, typer.Option("--equals", help="ATTR=VALUE")] = None,
+    contains: Annotated[list[str] | None, typer.Option("--contains", help="ATTR=TEXT")] = None,
+    min_age_days: Annotated[int | None, typer.Option(help="Member for at least N days.")] = None,
+    max_age_days: Annotated[int | None, typer.Option(help="Member for at most N days.")] = None,
+) -> None:
+    """Save a filter over a list (attributes: first_name, last_name, organisation, outlet, beat,
+    region, phone)."""
+    data = {
+        "language": language, "equals": _pairs("--equals", equals or []),
+        "contains": _pairs("--contains", contains or []),
+        "min_age_days": min_age_days, "max_age_days": max_age_days,
+    }  # fmt: skip
+    rules = segments_repo.parse_rules(data, where=f"segment {name}")
+    with _store(ctx) as store, store.session() as session:
+        segments_repo.create_segment(session, name, list_name, rules)
+        count = count_eligible(session, list_name, name)
+    console.print(f"segment {name!r} on {list_name}: {rules.describe()} ({count} mailable now)")
+
+
+@segments_app.command("show")
+def segments_show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+    """A segment's rules and how many members it selects now."""
+    with _store(ctx) as store, store.session() as session:
+        segment, rules = segments_repo.get_segment(session, name)
+        list_name = next(n for s, n in segments_repo.list_segments(session) if s.id == segment.id)
+        count = count_eligible(session, list_name, name)
+    table = Table("segment", "list", "rules", "mailable")
+    table.add_row(name, list_name, rules.describe(), str(count))
+    console.print(table)
+
+
+@segments_app.command("list")
+def segments_list(ctx: typer.Context) -> None:
+    """Every segment."""
+    with _store(ctx) as store, store.session() as session:
+        rows = [(s.name, n, segments_repo.parse_rules(s.rules).describe())
+                for s, n in segments_repo.list_segments(session)]  # fmt: skip
+    table = Table("segment", "list", "rules")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+# --- suppressions -----------------------------------------------------------------------------
+
+
+@suppressions_app.command("list")
+def suppressions_list(
+    ctx: typer.Context,
+    include_lifted: Annotated[bool, typer.Option("--all", help="Lifted ones too.")] = False,
+) -> None:
+    """Suppressed addresses, newest first (erased ones show as a hash)."""
+    with _store(ctx) as store, store.session() as session:
+        rows = suppression.list_suppressions(session, include_lifted=include_lifted)
+    table = Table("address", "reason", "source", "since", "lifted")
+    for s in rows:
+        lifted = f"{s.lifted_at:%Y-%m-%d}: {s.lift_reason}" if s.lifted_at else ""
+        table.add_row(s.email or f"(erased) {s.address_hash[:12]}…", s.reason, s.source,
+                      f"{s.created_at:%Y-%m-%d %H:%M}", lifted)  # fmt: skip
+    console.print(table)
+
+
+@suppressions_app.command("add")
+def suppressions_add(
+    ctx: typer.Context,
+    address: AddressArg,
+    reason: Annotated[str, typer.Option(help=", ".join(SUPPRESSION_REASONS))] = "manual",
+    source: Annotated[str, typer.Option(help="Who or what asked.")] = "command line",
+) -> None:
+    """Suppress an address: it will never be mailed or re-subscribed."""
+    with _store(ctx) as store, store.session() as session:
+        _, created = suppression.suppress(session, address, reason, source=source)
+    console.print(f"{address}: " + ("suppressed" if created else "already suppressed"))
+
+
+@suppressions_app.command("lift")
+def suppressions_lift(
+    ctx: typer.Context,
+    address: AddressArg,
+    reason: Annotated[str, typer.Option(help="Why (recorded), e.g. the person asked in writing.")],
+) -> None:
+    """Lift a suppression; the reason is recorded. Memberships stay as they are."""
+    with _store(ctx) as store, store.session() as session:
+        suppression.lift(session, address, reason)
+    console.print(f"{address}: suppression lifted")
