@@ -104,18 +104,22 @@ class PersonalizationTemplate:
     def substitutions(self, fields: Mapping[str, str]) -> dict[str, str]:
         """Token -> value for every token present; HTML tokens get HTML-escaped values."""
         keys = fields.keys()
-        if keys - _FIELD_SET:
+        if not keys <= _FIELD_SET:
             unknown = sorted(set(keys) - _FIELD_SET)
             raise RenderError(
                 f"unknown personalization field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}"
             )
-        if self.required_fields - keys:
+        if not self.required_fields <= keys:
             missing = sorted(self.required_fields - set(keys))
             raise RenderError(f"personalization field(s) missing: {', '.join(missing)}")
-        raw = dict(fields)
-        first_name = raw.get("first_name", "").strip()
-        raw["first_name"] = first_name
-        raw["greeting_name"] = " " + first_name if first_name else ""
+        first_name = fields.get("first_name") or ""
+        if first_name:
+            first_name = first_name.strip()
+        raw = {
+            **fields,
+            "first_name": first_name,
+            "greeting_name": " " + first_name if first_name else "",
+        }
         escape = html.escape
         return {
             token: raw.get(name, "") if is_text else escape(raw.get(name, ""))
