@@ -91,9 +91,13 @@ def validate(located: Located, name: str) -> InfolettreFile | CommuniqueFile:
 
 def _file_error(err: ValidationError, located: Located, name: str) -> IssueFileError:
     errors = err.errors(include_url=False)
+
     # With unions, pydantic reports each alternative; the deepest error is the useful one.
-    first = max(errors, key=lambda e: (len(_data_path(e["loc"], located.data)), -errors.index(e)))
-    where = _data_path(first["loc"], located.data)
+    def path_of(error: Any) -> FieldPath:
+        return _data_path(error["loc"], located.data, missing=error["type"] == "missing")
+
+    first = max(errors, key=lambda e: (len(path_of(e)), -errors.index(e)))
+    where = path_of(first)
     ctx = first.get("ctx") or {}
     if "key" in ctx:
         where = (*where, str(ctx["key"]))
@@ -112,16 +116,16 @@ def _file_error(err: ValidationError, located: Located, name: str) -> IssueFileE
     return IssueFileError(name, message, field=_dotted(where) or None, line=line)
 
 
-def _data_path(loc: tuple[int | str, ...], data: Any) -> FieldPath:
+def _data_path(loc: tuple[int | str, ...], data: Any, *, missing: bool = False) -> FieldPath:
     """`loc` without pydantic's union and validator labels: only the steps found in the data."""
     path: list[str | int] = []
     node: Any = data
-    for step in loc:
+    for index, step in enumerate(loc):
         found, child = _child(node, step)
         if found:
             node = child
-        elif isinstance(node, dict) and isinstance(step, str) and step.isidentifier():
-            # A missing key: keep it so the message names the field, stop descending.
+        elif missing and isinstance(node, dict) and index == len(loc) - 1:
+            # The missing key itself: keep it to name the field.
             node = None
         else:
             continue
