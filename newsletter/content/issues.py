@@ -110,7 +110,8 @@ def _file_error(err: ValidationError, located: Located, name: str) -> IssueFileE
         message = first["msg"]
     # A missing field has no line of its own: point at the block that lacks it.
     line = located.line_of(where[:-1] if kind == "missing" else where)
-    extra = len(errors) - 1
+    # Rejected union alternatives sit on the chosen error's path: they are not more problems.
+    extra = sum(1 for e in errors if path_of(e) != where[: len(path_of(e))])
     if extra and kind != "missing":
         message += f" (and {extra} more problem{'s' if extra > 1 else ''})"
     return IssueFileError(name, message, field=_dotted(where) or None, line=line)
