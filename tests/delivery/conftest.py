@@ -47,7 +47,8 @@ FRENCH = TokenTemplate(
     html="<html><body><p>Bonjour %first_name%,</p>"
     + "".join(f'<p class="x">Élément numéro {i} — café crème</p>' for i in range(200))
     + '<a href="%unsubscribe_url%">Se désabonner</a></body></html>',
-    text="Bonjour %first_name%,\n\n" + "Une ligne très longue. " * 80
+    text="Bonjour %first_name%,\n\n"
+    + "Une ligne très longue. " * 80
     + "\n\nSe désabonner : %unsubscribe_url%\n",
 )
 ENGLISH = TokenTemplate(
@@ -95,7 +96,8 @@ def make_batch() -> MakeBatch:
         sender: Sender = SENDER,
     ) -> BatchMessage:
         people = (
-            [recipient(i) for i in range(recipients)] if isinstance(recipients, int)
+            [recipient(i) for i in range(recipients)]
+            if isinstance(recipients, int)
             else list(recipients)
         )
         return BatchMessage(

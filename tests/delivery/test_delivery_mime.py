@@ -5,8 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.headerregistry import Address
+from email.message import EmailMessage
 from email.utils import format_datetime
 
 import pytest
@@ -48,8 +48,9 @@ def reference(batch: BatchMessage, person: Recipient) -> EmailMessage:
     message.add_alternative(filled.html, subtype="html", cte="quoted-printable")
     for item in batch.attachments:
         maintype, subtype = item.content_type.split("/")
-        message.add_attachment(item.data, maintype=maintype, subtype=subtype,
-                               filename=item.filename)
+        message.add_attachment(
+            item.data, maintype=maintype, subtype=subtype, filename=item.filename
+        )
     return parse(message.as_bytes(policy=email.policy.SMTP))
 
 
@@ -57,8 +58,16 @@ def summary(message: EmailMessage) -> dict[str, object]:
     """What a reader sees: decoded headers, part types and decoded contents."""
     headers = {
         name: str(message[name])
-        for name in ("Message-ID", "Subject", "To", "Date", "From", "Reply-To", "List-Id",
-                     "List-Unsubscribe-Post")
+        for name in (
+            "Message-ID",
+            "Subject",
+            "To",
+            "Date",
+            "From",
+            "Reply-To",
+            "List-Id",
+            "List-Unsubscribe-Post",
+        )
     }
     headers["List-Unsubscribe"] = " ".join(str(message["List-Unsubscribe"]).split())
     parts = []
@@ -94,7 +103,9 @@ def test_fast_path_parses_with_both_parts_filled(make_batch: MakeBatch) -> None:
 def test_every_line_ends_in_crlf_and_stays_under_998(make_batch: MakeBatch) -> None:
     long_subject = "Édition spéciale " * 40
     contents = {"fr": TokenTemplate(long_subject, FRENCH.html, FRENCH.text)}
-    batch = make_batch(1, contents=contents, attachments=[Attachment("c.pdf", "application/pdf", PDF)])
+    batch = make_batch(
+        1, contents=contents, attachments=[Attachment("c.pdf", "application/pdf", PDF)]
+    )
     data = MimeBuilder(batch, DATE).render(batch.recipients[0])
     assert len(FRENCH.html) > 998  # the point of the test: one long rendered line
     lines = data.split(b"\r\n")
@@ -136,9 +147,12 @@ def test_fast_path_equals_the_slow_reference(
     make_batch: MakeBatch, with_attachments: bool, language: str
 ) -> None:
     attachments = (
-        [Attachment("communiqué.pdf", "application/pdf", PDF),
-         Attachment("photo.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 300)]
-        if with_attachments else []
+        [
+            Attachment("communiqué.pdf", "application/pdf", PDF),
+            Attachment("photo.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 300),
+        ]
+        if with_attachments
+        else []
     )
     people = [recipient(7, language, name="Zoé O'Brien, fille"), recipient(8, language, name="")]
     batch = make_batch(people, attachments=attachments)
@@ -164,8 +178,14 @@ def test_encoded_words_are_short_and_cut_between_characters() -> None:
     value = "é" * 100 + "漢字" * 30
     words = encode_words(value).split("\r\n ")
     assert all(len(word) <= 75 for word in words)
-    assert str(email.message_from_string(f"Subject: {encode_words(value)}\n\n",
-               policy=email.policy.default)["Subject"]) == value
+    assert (
+        str(
+            email.message_from_string(
+                f"Subject: {encode_words(value)}\n\n", policy=email.policy.default
+            )["Subject"]
+        )
+        == value
+    )
 
 
 def test_attachments_over_30_mb_are_refused(make_batch: MakeBatch) -> None:
