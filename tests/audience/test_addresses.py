@@ -24,8 +24,18 @@ def test_normalization(raw: str, stored: str) -> None:
     assert normalize_address(raw) == stored
 
 
-@pytest.mark.parametrize("raw", ["", "marie", "marie@", "@example.org", "a b@example.org",
-                                 "marie@@example.org", "marie@example..org"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "marie",
+        "marie@",
+        "@example.org",
+        "a b@example.org",
+        "marie@@example.org",
+        "marie@example..org",
+    ],
+)
 def test_invalid_addresses_are_refused(raw: str) -> None:
     with pytest.raises(InvalidAddress):
         normalize_address(raw)

@@ -49,7 +49,10 @@ def test_semicolon_windows_1252_file_with_french_headers(store: Store) -> None:
         sarah = find_subscriber(session, "sarah.leblanc@example.net")
         assert helene is not None and francois is not None and sarah is not None
         assert (helene.first_name, helene.last_name, helene.outlet, helene.region) == (
-            "Hélène", "Côté", "Le Quotidien exemple", "Montréal",
+            "Hélène",
+            "Côté",
+            "Le Quotidien exemple",
+            "Montréal",
         )
         assert francois.email == "GAGNON.francois@example.com"  # local part kept
         assert (helene.language, sarah.language) == ("fr", "en")
@@ -82,7 +85,9 @@ def test_consent_columns_duplicates_and_role_addresses(store: Store) -> None:
         mailable = {r.email for r in eligible_recipients(session, "infolettre", now=NOW)}
     # Implied consent from January 2023 lapsed in January 2025; the 2025 one still holds.
     assert mailable == {
-        "recent.member@example.org", "express.member@example.org", "info@example.org",
+        "recent.member@example.org",
+        "express.member@example.org",
+        "info@example.org",
     }
 
 

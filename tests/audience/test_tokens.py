@@ -32,7 +32,11 @@ def test_round_trip_gives_the_subject_back() -> None:
 def test_any_altered_character_is_refused(position: int) -> None:
     token = make_token(CONFIRM, 42, timedelta(days=7), key=KEY, now=NOW)
     changed = "A" if token[position] != "A" else "B"
-    forged = token[:position] + changed + token[position + 1 :] if position != -1 else token[:-1] + changed
+    forged = (
+        token[:position] + changed + token[position + 1 :]
+        if position != -1
+        else token[:-1] + changed
+    )
     with pytest.raises(TokenError):
         read_token(forged, CONFIRM, key=KEY, now=NOW)
 
@@ -46,7 +50,9 @@ def test_another_subject_cannot_be_swapped_in() -> None:
 
 
 def test_a_token_signed_with_another_key_is_refused() -> None:
-    token = make_token(CONFIRM, 42, timedelta(days=7), key=b"another-key-of-sufficient-length", now=NOW)
+    token = make_token(
+        CONFIRM, 42, timedelta(days=7), key=b"another-key-of-sufficient-length", now=NOW
+    )
     with pytest.raises(TokenError, match="signature"):
         read_token(token, CONFIRM, key=KEY, now=NOW)
 
