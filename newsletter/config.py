@@ -19,9 +19,10 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from newsletter.errors import ConfigurationError
 
@@ -105,12 +106,32 @@ class Settings(_Section):
     )
     timezone: str = Field("America/Toronto", description="Zone in which times are shown.")
     default_language: str = Field("fr", description="Language used when none is known.")
-    transport: str = Field("outbox", description="Transport: sendgrid, smtp or outbox.")
+    transport: Literal["sendgrid", "smtp", "outbox"] = Field(
+        "outbox", description="Transport: sendgrid, smtp or outbox."
+    )
     brand: BrandSettings = Field(default_factory=BrandSettings)  # type: ignore[arg-type]
     sender: SenderSettings = Field(default_factory=SenderSettings)  # type: ignore[arg-type]
     fetch: FetchSettings = Field(default_factory=FetchSettings)  # type: ignore[arg-type]
     sendgrid: SendGridSettings = Field(default_factory=SendGridSettings)  # type: ignore[arg-type]
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)  # type: ignore[arg-type]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as America/Toronto"
+            ) from err
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("fr", "en"):
+            raise ValueError(f"{value!r} is not a language of this product: fr or en")
+        return value
 
 
 @dataclass(frozen=True)

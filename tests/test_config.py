@@ -56,6 +56,19 @@ def test_a_wrong_value_names_the_setting_and_its_variable(tmp_path: Path) -> Non
     assert str(path) in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("NEWSLETTER_TIMEZONE", "Montreal"),
+        ("NEWSLETTER_DEFAULT_LANGUAGE", "de"),
+        ("NEWSLETTER_TRANSPORT", "pigeon"),
+    ],
+)
+def test_values_outside_their_domain_are_refused(variable: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=variable):
+        load_settings(None, environ={variable: value})
+
+
 def test_a_typo_in_the_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "newsletter.toml"
     path.write_text("[brand]\nnmae = 'x'\n", "utf-8")
