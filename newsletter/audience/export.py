@@ -54,7 +54,7 @@ def export_rows(
             raise AudienceError(f"segment {segment!r} belongs to another list than {list_name!r}")
         query = query.where(*conditions(rules, moment))
     rows: list[tuple[str, ...]] = []
-    for subscriber, membership, consent in session.execute(query).tuples():
+    for subscriber, membership, consent in session.execute(query):
         rows.append((
             subscriber.email, subscriber.first_name, subscriber.last_name, subscriber.language,
             subscriber.organisation, subscriber.outlet, subscriber.beat, subscriber.region,
