@@ -19,25 +19,26 @@ def sendgrid_sim(
     api_key: Annotated[
         str, typer.Option(help="The key clients must send (set NEWSLETTER_SENDGRID_API_KEY to it).")
     ] = "SG.simulator-key",
-    rate_limited: Annotated[float, typer.Option(help="Ratio of requests answered 429.")] = 0.0,
-    server_error: Annotated[float, typer.Option(help="Ratio of requests answered 500.")] = 0.0,
-    slow: Annotated[float, typer.Option(help="Ratio of requests answered slowly.")] = 0.0,
+    rate_limited: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Ratio of requests answered 429.")
+    ] = 0.0,
+    server_error: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Ratio of requests answered 500.")
+    ] = 0.0,
+    slow: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Ratio of requests answered slowly.")
+    ] = 0.0,
     drop: Annotated[
-        float, typer.Option(help="Ratio of requests accepted, then the connection dropped.")
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Ratio of requests accepted, then the connection dropped."
+        ),
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the fault draws.")] = 0,
 ) -> None:
     """Run a local SendGrid simulator until interrupted (Ctrl-C)."""
     from newsletter.testing.sendgrid_sim import Faults, SendGridSimulator
 
-    for label, ratio in (
-        ("--rate-limited", rate_limited),
-        ("--server-error", server_error),
-        ("--slow", slow),
-        ("--drop", drop),
-    ):
-        if not 0.0 <= ratio <= 1.0:
-            raise typer.BadParameter(f"{ratio} is not a ratio between 0 and 1", param_hint=label)
     faults = Faults(rate_limited=rate_limited, server_error=server_error, slow=slow, drop=drop)
     try:
         sim = SendGridSimulator(api_key=api_key, port=port, faults=faults, seed=seed)
