@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 import pytest
-from conftest import ENGLISH, FRENCH, MakeBatch, TokenTemplate, recipient
+from delivery_fakes import ENGLISH, FRENCH, MakeBatch, TokenTemplate, recipient
 
 from newsletter.delivery import Attachment, BatchMessage, MimeBuilder, Recipient
 from newsletter.delivery.message import list_unsubscribe

@@ -7,7 +7,7 @@ import email.policy
 from pathlib import Path
 
 import pytest
-from conftest import MakeBatch, recipient
+from delivery_fakes import MakeBatch, recipient
 
 from newsletter.config import load_settings
 from newsletter.delivery import (

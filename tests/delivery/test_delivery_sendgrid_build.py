@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FRENCH, MakeBatch, TokenTemplate, recipient
+from delivery_fakes import FRENCH, MakeBatch, TokenTemplate, recipient
 
 from newsletter.delivery import Attachment, Outcome
 from newsletter.delivery.sendgrid import NOT_WRITTEN, WRITTEN, Answer, build_request, parse_answer

@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from conftest import ENGLISH, MakeBatch, Sender, recipient
+from delivery_fakes import ENGLISH, MakeBatch, Sender, recipient
 
 from newsletter.delivery import Attachment
 from newsletter.delivery.sendgrid import build_request

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import MakeBatch
+from delivery_fakes import MakeBatch
 
 from newsletter.delivery import (
     BatchMessage,

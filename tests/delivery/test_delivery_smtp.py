@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from conftest import MakeBatch, recipient
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from delivery_fakes import MakeBatch, recipient
 
 from newsletter.delivery import Outcome, SmtpServer, SmtpTransport, parse_smtp_url
 from newsletter.delivery.smtp import SmtpAnswer, parse_answer
