@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 import urllib.parse
 from datetime import datetime
@@ -74,16 +75,31 @@ class MimeSkeleton:
             f"\r\n--{alternative}\r\n" + part_head.format(kind="text/html") + "\r\n\r\n"
         ).encode("ascii")
         self._closing = closing.encode("ascii")
+        self._parts: _SplitParts | None = None
+        self._compiled = False
 
     def render(self, recipient: Recipient) -> bytes:
         """The complete message for one recipient, CRLF line endings, no line over 998."""
-        filled = self.content.fill(recipient.fields)
+        values = self.content.substitutions(recipient.fields)
+        if not self._compiled:
+            self._parts = _SplitParts.compile(self.content, values)
+            self._compiled = True
+        parts = self._parts
+        if parts is not None and parts.fits(values):
+            subject = parts.subject(values)
+            text = parts.encode(parts.text, values)
+            html = parts.encode(parts.html, values)
+        else:  # tokens we could not precompile: fill and encode the whole parts
+            filled = self.content.fill(recipient.fields)
+            subject = filled.subject
+            text = quoted_printable(filled.text)
+            html = quoted_printable(filled.html)
         batch = self.batch
         # Folded between its two addresses so a long unsubscribe URL keeps the line short.
         unsubscribe = list_unsubscribe(recipient, batch.sender).replace(", ", ",\r\n ")
         own = (
             f"Message-ID: {message_id(batch, recipient)}\r\n"
-            f"Subject: {encode_header_text(filled.subject)}\r\n"
+            f"Subject: {encode_header_text(subject)}\r\n"
             f"To: {address(recipient.name, recipient.email)}\r\n"
             f"List-Unsubscribe: {unsubscribe}\r\n"
         )
@@ -92,12 +108,75 @@ class MimeSkeleton:
                 own.encode("utf-8"),
                 self._static_headers,
                 self._before_text,
-                quoted_printable(filled.text),
+                text,
                 self._before_html,
-                quoted_printable(filled.html),
+                html,
                 self._closing,
             )
         )
+
+
+class _SplitParts:
+    """A language's parts cut at their tokens, the static pieces quoted-printable once.
+
+    Quoted-printable allows a soft line break ("=" CRLF) anywhere, so independently encoded
+    pieces and values can be joined with one between them: each line stays short and the
+    decoded part is exactly the filled one.
+    """
+
+    def __init__(
+        self,
+        tokens: tuple[str, ...],
+        subject: list[str],
+        text: list[bytes | str],
+        html: list[bytes | str],
+    ) -> None:
+        self.tokens = frozenset(tokens)
+        self._subject = subject
+        self.text = text
+        self.html = html
+
+    @classmethod
+    def compile(cls, content: Personalizable, values: dict[str, str]) -> _SplitParts | None:
+        tokens = tuple(sorted((t for t in values if t), key=len, reverse=True))
+        if not tokens:
+            return None
+        pattern = re.compile("(" + "|".join(re.escape(t) for t in tokens) + ")")
+
+        def cut(value: str) -> list[str]:
+            return pattern.split(value)
+
+        def encoded(value: str) -> list[bytes | str]:
+            # Even positions are static text (encoded now), odd ones are tokens.
+            return [
+                piece if index % 2 else quoted_printable(piece)
+                for index, piece in enumerate(cut(value))
+            ]
+
+        return cls(tokens, cut(content.subject), encoded(content.text), encoded(content.html))
+
+    def fits(self, values: dict[str, str]) -> bool:
+        return self.tokens == values.keys()
+
+    def subject(self, values: dict[str, str]) -> str:
+        return "".join(
+            values[piece] if index % 2 else piece for index, piece in enumerate(self._subject)
+        )
+
+    @staticmethod
+    def encode(pieces: list[bytes | str], values: dict[str, str]) -> bytes:
+        out = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                value = values[piece]
+                if value:
+                    out.append(quoted_printable(value))
+            elif piece:
+                out.append(piece)
+        return _SOFT_BREAK.join(out)
+
+
+_SOFT_BREAK = b"=\r\n"
 
 
 class MimeBuilder:
@@ -150,17 +229,17 @@ def encode_words(value: str) -> str:
 
     Words are cut between characters, never inside a UTF-8 sequence, as RFC 2047 asks.
     """
+    raw = value.encode("utf-8")
     words: list[str] = []
-    chunk = bytearray()
-    for char in value:
-        encoded = char.encode("utf-8")
-        if len(chunk) + len(encoded) > 45:
-            words.append(_word(bytes(chunk)))
-            chunk.clear()
-        chunk += encoded
-    if chunk or not words:
-        words.append(_word(bytes(chunk)))
-    return "\r\n ".join(words)
+    start = 0
+    while True:
+        end = min(start + 45, len(raw))
+        while end < len(raw) and raw[end] & 0xC0 == 0x80:  # a continuation byte: back off
+            end -= 1
+        words.append(_word(raw[start:end]))
+        if end >= len(raw):
+            return "\r\n ".join(words)
+        start = end
 
 
 def _word(raw: bytes) -> str:

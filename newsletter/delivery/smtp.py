@@ -12,7 +12,6 @@ A transport holds one connection and is not meant to be shared between threads.
 from __future__ import annotations
 
 import contextlib
-import re
 import smtplib
 import ssl
 import urllib.parse
@@ -191,7 +190,7 @@ class SmtpTransport:
             code, reply = conn.docmd("DATA")
             if code != 354:
                 return self._refused(conn, "data", code, reply)
-            conn.send(_DOT.sub(b"..", data) + b".\r\n")
+            conn.send(dot_stuff(data) + b".\r\n")
             written = True
             code, reply = conn.getreply()
         except (smtplib.SMTPException, OSError) as err:
@@ -260,7 +259,10 @@ class SmtpTransport:
             self._drop()
 
 
-_DOT = re.compile(rb"(?m)^\.")
+def dot_stuff(data: bytes) -> bytes:
+    """RFC 5321 transparency: double a dot that starts a line (``data`` uses CRLF)."""
+    stuffed = data.replace(b"\r\n.", b"\r\n..")
+    return b"." + stuffed if stuffed.startswith(b".") else stuffed
 
 
 def _text(reply: bytes | str) -> str:

@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 from delivery_fakes import MakeBatch, recipient
 
 from newsletter.delivery import Outcome, SmtpServer, SmtpTransport, parse_smtp_url
-from newsletter.delivery.smtp import SmtpAnswer, parse_answer
+from newsletter.delivery.smtp import SmtpAnswer, dot_stuff, parse_answer
 from newsletter.errors import ConfigurationError
 
 
@@ -259,3 +259,7 @@ def test_wrong_smtp_urls_say_what_is_wrong(url: str, message: str) -> None:
 def test_answers_map_to_outcomes(answer: SmtpAnswer, outcome: Outcome, permanent: bool) -> None:
     result = parse_answer("d1", answer)
     assert (result.outcome, result.permanent) == (outcome, permanent)
+
+
+def test_dot_stuffing() -> None:
+    assert dot_stuff(b".a\r\nb\r\n.\r\n..c\r\n") == b"..a\r\nb\r\n..\r\n...c\r\n"
