@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import logging
 import urllib.error
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,18 @@ DEFAULT_HOST = "https://api.sendgrid.com"
 MAX_RECIPIENTS = 1000
 MAX_SUBSTITUTIONS_BYTES = 10_000
 MAX_CATEGORIES = 10
+
+
+class _NoSecrets(logging.Filter):
+    """python_http_client logs request headers (the API key) and bodies (addresses) at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("HEADERS", "PAYLOAD"))
+
+
+_HTTP_LOG = logging.getLogger("python_http_client.client")
+if not any(isinstance(f, _NoSecrets) for f in _HTTP_LOG.filters):
+    _HTTP_LOG.addFilter(_NoSecrets())
 
 NOT_WRITTEN = "not-written"  # failed while connecting or writing: SendGrid has nothing
 WRITTEN = "written"  # the request went out, the answer did not come back

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 import pytest
-from delivery_fakes import ENGLISH, FRENCH, MakeBatch, TokenTemplate, recipient
+from delivery_fakes import ENGLISH, FRENCH, SENDER, MakeBatch, TokenTemplate, recipient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsletter.delivery import Attachment, BatchMessage, MimeBuilder, Recipient
 from newsletter.delivery.message import list_unsubscribe
@@ -197,3 +201,60 @@ def test_attachments_over_30_mb_are_refused(make_batch: MakeBatch) -> None:
 def test_recipient_without_unsubscribe_link_is_refused() -> None:
     with pytest.raises(DeliveryError, match="unsubscribe_url"):
         Recipient("d1", "a@example.org", fields={"first_name": "A"})
+
+
+token_or_text = st.one_of(
+    st.sampled_from(["%first_name%", "%unsubscribe_url%", "%web_url%"]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pieces=st.lists(token_or_text, max_size=12),
+    first_name=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=90),
+)
+def test_split_encoding_decodes_to_the_filled_parts(pieces: list[str], first_name: str) -> None:
+    body = "".join(pieces)
+    template = TokenTemplate("Objet %first_name%", body, body)
+    person = recipient(1)
+    person = Recipient(
+        person.delivery_id, person.email, "", "fr", {**person.fields, "first_name": first_name}
+    )
+    batch = BatchMessage("s1", "42", SENDER, {"fr": template}, (person,), "l.example.org")
+    data = MimeBuilder(batch, DATE).render(person)
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    message = parse(data)
+    filled = template.fill(person.fields)
+    normalized = filled.html.replace("\r\n", "\n").replace("\r", "\n")
+    for kind in ("plain", "html"):
+        part = message.get_body((kind,))
+        assert part is not None
+        assert lf(part.get_content()) == normalized
+    assert str(message["Subject"]) == " ".join(filled.subject.split())
+
+
+@dataclass(frozen=True)
+class NoTokens:
+    """A Personalizable whose substitutions name no tokens: the fast path must fall back."""
+
+    subject: str = "Plain subject"
+    html: str = "<p>Hello NAME</p>"
+    text: str = "Hello NAME\n"
+
+    def fill(self, fields: Mapping[str, str]) -> TokenTemplate:
+        name = fields["first_name"]
+        return TokenTemplate(
+            self.subject, self.html.replace("NAME", name), self.text.replace("NAME", name)
+        )
+
+    def substitutions(self, fields: Mapping[str, str]) -> dict[str, str]:
+        return {}
+
+
+def test_content_without_known_tokens_is_filled_whole() -> None:
+    person = recipient(3)
+    batch = BatchMessage("s1", "42", SENDER, {"fr": NoTokens()}, (person,), "l.example.org")
+    message = parse(MimeBuilder(batch, DATE).render(person))
+    html = message.get_body(("html",))
+    assert html is not None and html.get_content() == "<p>Hello Zoé3</p>"

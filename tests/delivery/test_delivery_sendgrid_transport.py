@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -189,3 +190,13 @@ def test_a_redirect_reported_as_200_is_never_a_success(make_batch: MakeBatch) ->
         server.server_close()
     assert result.status == 200  # what the package reports after following the 302
     assert result.outcome is Outcome.CONFIGURATION
+
+
+def test_debug_logging_never_shows_the_key_or_addresses(
+    sim: SendGridSimulator, make_batch: MakeBatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        transport(sim).submit_batch(make_batch(1))
+    assert "python_http_client" in {r.name.split(".")[0] for r in caplog.records}
+    assert sim.api_key not in caplog.text
+    assert "person0@example.org" not in caplog.text
