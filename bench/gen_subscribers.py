@@ -18,21 +18,118 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import TextIO
 
-FIRST_FR = (
-    "Marie Julie Sophie Isabelle Nathalie Catherine Geneviève Chantal Mélanie Émilie Audrey "
-    "Camille Léa Chloé Maude Josée Hélène Sylvie Jean Pierre Michel François Luc Marc Éric "
-    "Sébastien Mathieu Olivier Guillaume Étienne Benoît Alexandre Gabriel Félix Samuel Louis"
-).split()
-FIRST_EN = (
-    "Mary Jennifer Sarah Emily Jessica Laura Rachel Megan Karen Linda Susan Helen John David "
-    "Michael James Robert William Thomas Daniel Andrew Kevin Brian Steven Patrick Ryan"
-).split()
-LAST = (
-    "Tremblay Gagnon Roy Côté Bouchard Gauthier Morin Lavoie Fortin Gagné Ouellet Pelletier "
-    "Bélanger Lévesque Bergeron Leblanc Paquette Girard Simard Boucher Caron Beaulieu Cloutier "
-    "Dubé Poirier Fournier Lapointe Leclerc Lefebvre Poulin Thibault St-Pierre Nadeau Martin "
-    "Smith Brown Wilson Taylor Campbell Anderson Macdonald Stewart Thompson Wright"
-).split()
+FIRST_FR = [
+    "Marie",
+    "Julie",
+    "Sophie",
+    "Isabelle",
+    "Nathalie",
+    "Catherine",
+    "Geneviève",
+    "Chantal",
+    "Mélanie",
+    "Émilie",
+    "Audrey",
+    "Camille",
+    "Léa",
+    "Chloé",
+    "Maude",
+    "Josée",
+    "Hélène",
+    "Sylvie",
+    "Jean",
+    "Pierre",
+    "Michel",
+    "François",
+    "Luc",
+    "Marc",
+    "Éric",
+    "Sébastien",
+    "Mathieu",
+    "Olivier",
+    "Guillaume",
+    "Étienne",
+    "Benoît",
+    "Alexandre",
+    "Gabriel",
+    "Félix",
+    "Samuel",
+    "Louis",
+]
+FIRST_EN = [
+    "Mary",
+    "Jennifer",
+    "Sarah",
+    "Emily",
+    "Jessica",
+    "Laura",
+    "Rachel",
+    "Megan",
+    "Karen",
+    "Linda",
+    "Susan",
+    "Helen",
+    "John",
+    "David",
+    "Michael",
+    "James",
+    "Robert",
+    "William",
+    "Thomas",
+    "Daniel",
+    "Andrew",
+    "Kevin",
+    "Brian",
+    "Steven",
+    "Patrick",
+    "Ryan",
+]
+LAST = [
+    "Tremblay",
+    "Gagnon",
+    "Roy",
+    "Côté",
+    "Bouchard",
+    "Gauthier",
+    "Morin",
+    "Lavoie",
+    "Fortin",
+    "Gagné",
+    "Ouellet",
+    "Pelletier",
+    "Bélanger",
+    "Lévesque",
+    "Bergeron",
+    "Leblanc",
+    "Paquette",
+    "Girard",
+    "Simard",
+    "Boucher",
+    "Caron",
+    "Beaulieu",
+    "Cloutier",
+    "Dubé",
+    "Poirier",
+    "Fournier",
+    "Lapointe",
+    "Leclerc",
+    "Lefebvre",
+    "Poulin",
+    "Thibault",
+    "St-Pierre",
+    "Nadeau",
+    "Martin",
+    "Smith",
+    "Brown",
+    "Wilson",
+    "Taylor",
+    "Campbell",
+    "Anderson",
+    "Macdonald",
+    "Stewart",
+    "Thompson",
+    "Wright",
+]
 DOMAINS = ("example.org", "example.com", "example.net", "courriel.test", "syndicat.test")
 ORGANISATIONS = (
     "Syndicat des travailleuses et travailleurs exemple", "Conseil central exemple",

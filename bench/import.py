@@ -23,19 +23,20 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Column, Integer, MetaData, String, Table as SqlTable, bindparam, insert, text
+from sqlalchemy import Column, Integer, MetaData, String, bindparam, insert, text
+from sqlalchemy import Table as SqlTable
 from sqlalchemy.exc import OperationalError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gen_subscribers import write  # noqa: E402
+from gen_subscribers import write
 
-from newsletter.audience.csvread import ImportDefaults  # noqa: E402
-from newsletter.audience.importer import import_subscribers  # noqa: E402
-from newsletter.audience.recipients import eligible_recipients_select  # noqa: E402
-from newsletter.store import open_store, schema  # noqa: E402
-from newsletter.store.engine import make_engine  # noqa: E402
-from newsletter.store.scratch import scratch_schema  # noqa: E402
-from newsletter.store.tables import UTCDateTime  # noqa: E402
+from newsletter.audience.csvread import ImportDefaults
+from newsletter.audience.importer import import_subscribers
+from newsletter.audience.recipients import eligible_recipients_select
+from newsletter.store import open_store, schema
+from newsletter.store.engine import make_engine
+from newsletter.store.scratch import scratch_schema
+from newsletter.store.tables import UTCDateTime
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -160,8 +161,10 @@ def main() -> None:
         csv_path = Path(tmp) / "big.csv"
         with csv_path.open("w", encoding="utf-8", newline="") as out:
             write(out, args.rows, seed=7, press=False, delimiter=",")
-        for case, target, size in (("import CSV", _import_case, str(csv_path)),
-                                   ("freeze (INSERT ... SELECT)", _freeze_case, args.members)):
+        for case, target, size in (
+            ("import CSV", _import_case, str(csv_path)),
+            ("freeze (INSERT ... SELECT)", _freeze_case, args.members),
+        ):
             for label, url in [("sqlite", f"sqlite:///{Path(tmp) / case[:6]}.db"),
                                *([("postgresql", pg)] if pg else [])]:  # fmt: skip
                 if label == "postgresql":
@@ -177,8 +180,10 @@ def main() -> None:
     console.print(table)
     for note in notes:
         console.print(note)
-    console.print(f"targets: {args.rows:,} rows imported into SQLite in < 10 s, < 200 MB peak; "
-                  "the freeze rows exclude pending members (1 in 50) and suppressions (1 in 97)")
+    console.print(
+        f"targets: {args.rows:,} rows imported into SQLite in < 10 s, < 200 MB peak; "
+        "the freeze rows exclude pending members (1 in 50) and suppressions (1 in 97)"
+    )
 
 
 if __name__ == "__main__":

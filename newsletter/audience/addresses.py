@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -28,6 +30,20 @@ class InvalidAddress(AudienceError):
         super().__init__(f"{address!r} is not a valid email address: {reason}")
 
 
+# RFC 5322 dot-atom of ASCII atext: the common case, which email-validator always accepts; the
+# domain still goes through email-validator (cached per domain, since lists share a few).
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+@lru_cache(maxsize=8192)
+def _domain(domain: str) -> str | None:
+    try:
+        result = validate_email(f"a@{domain}", check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        return None
+    return result.ascii_domain.lower()
+
+
 def normalize_address(raw: str) -> str:
     """The stored form of ``raw``: trimmed, domain lower-cased and IDNA-encoded, local part kept.
 
@@ -36,6 +52,11 @@ def normalize_address(raw: str) -> str:
     candidate = raw.strip()
     if not candidate:
         raise InvalidAddress(raw, "empty")
+    local, at, domain = candidate.rpartition("@")
+    if at and len(candidate) <= 254 and len(local) <= 64 and _PLAIN_LOCAL.fullmatch(local):
+        ascii_domain = _domain(domain)
+        if ascii_domain is not None:
+            return f"{local}@{ascii_domain}"
     try:
         result = validate_email(candidate, check_deliverability=False, test_environment=True)
     except EmailNotValidError as err:

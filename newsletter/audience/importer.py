@@ -180,7 +180,7 @@ def _write_chunk(
         kept.append(row)
         known = existing.get(row.address_hash)
         if known is None:
-            fresh.append(_subscriber_params(row, now))
+            fresh.append(_subscriber_params(row))
             continue
         change: dict[str, Any] = {k: v for k, v in row.profile.items() if getattr(known, k) != v}
         attributes = {**(known.attributes or {}), **row.attributes}
@@ -191,7 +191,9 @@ def _write_chunk(
             changes.append({"b_id": known.id, **_complete(change, known), "updated_at": now})
     if fresh:
         returned = conn.execute(
-            insert(subscribers_t).returning(subscribers_t.c.id, subscribers_t.c.address_hash),
+            insert(subscribers_t)
+            .values(created_at=now, updated_at=now)
+            .returning(subscribers_t.c.id, subscribers_t.c.address_hash),
             fresh,
         )
         ids.update({h: int(i) for i, h in returned})
@@ -239,40 +241,35 @@ def _write_memberships(
     if not joining:
         return
     consent_ids = conn.execute(
-        insert(consents_t).returning(consents_t.c.id, consents_t.c.subscriber_id),
+        # Constant columns go in the statement: bound once, not converted for every row.
+        insert(consents_t)
+        .values(list_id=list_id, ip="", created_at=now)
+        .returning(consents_t.c.id, consents_t.c.subscriber_id),
         [
             {
-                "subscriber_id": ids[r.address_hash], "list_id": list_id, "kind": r.consent,
+                "subscriber_id": ids[r.address_hash], "kind": r.consent,
                 "obtained_at": r.obtained_at, "expires_at": r.expires_at,
-                "source": r.consent_source, "ip": "", "wording": r.consent_wording,
-                "created_at": now,
+                "source": r.consent_source, "wording": r.consent_wording,
             }
             for r in joining
         ],
     )  # fmt: skip
     by_subscriber = {int(s): int(c) for c, s in consent_ids}
     conn.execute(
-        insert(memberships_t),
-        [
-            {
-                "list_id": list_id, "subscriber_id": sid, "status": SUBSCRIBED,
-                "consent_id": cid, "created_at": now, "status_changed_at": now,
-                "confirmed_at": None,
-            }
-            for sid, cid in by_subscriber.items()
-        ],
+        insert(memberships_t).values(
+            list_id=list_id, status=SUBSCRIBED, created_at=now, status_changed_at=now
+        ),
+        [{"subscriber_id": sid, "consent_id": cid} for sid, cid in by_subscriber.items()],
     )  # fmt: skip
 
 
-def _subscriber_params(row: SubscriberRow, now: datetime) -> dict[str, Any]:
+def _subscriber_params(row: SubscriberRow) -> dict[str, Any]:
     return {
         "email": row.email,
         "address_hash": row.address_hash,
         "language": row.language,
         **{k: row.profile.get(k, "") for k in PROFILE},
         "attributes": row.attributes,
-        "created_at": now,
-        "updated_at": now,
     }
 
 
