@@ -32,11 +32,19 @@ class Filled(Protocol):
     def text(self) -> str: ...
 
 
-class Personalizable(Protocol):
-    """A rendered issue for one language: parts with tokens, and how to fill them.
+class Filler(Protocol):
+    """Fills a language's tokens for one recipient (render's PersonalizationTemplate)."""
 
-    ``subject``, ``html`` and ``text`` hold the tokens; ``fill`` returns them filled for one
-    recipient; ``substitutions`` returns token -> value for providers that fill on their side.
+    def fill(self, fields: Mapping[str, str]) -> Filled: ...
+    def substitutions(self, fields: Mapping[str, str]) -> dict[str, str]: ...
+
+
+class Personalizable(Protocol):
+    """A rendered issue for one language (render's RenderedIssue fits as is).
+
+    ``subject``, ``html`` and ``text`` hold the tokens; ``personalization.fill`` returns them
+    filled for one recipient; ``personalization.substitutions`` returns token -> value for
+    providers that fill on their side.
     """
 
     @property
@@ -45,8 +53,8 @@ class Personalizable(Protocol):
     def html(self) -> str: ...
     @property
     def text(self) -> str: ...
-    def fill(self, fields: Mapping[str, str]) -> Filled: ...
-    def substitutions(self, fields: Mapping[str, str]) -> dict[str, str]: ...
+    @property
+    def personalization(self) -> Filler: ...
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ class MimeSkeleton:
 
     def render(self, recipient: Recipient) -> bytes:
         """The complete message for one recipient, CRLF line endings, no line over 998."""
-        values = self.content.substitutions(recipient.fields)
+        values = self.content.personalization.substitutions(recipient.fields)
         if not self._compiled:
             self._parts = _SplitParts.compile(self.content, values)
             self._compiled = True
@@ -90,7 +90,7 @@ class MimeSkeleton:
             text = parts.encode(parts.text, values)
             html = parts.encode(parts.html, values)
         else:  # tokens we could not precompile: fill and encode the whole parts
-            filled = self.content.fill(recipient.fields)
+            filled = self.content.personalization.fill(recipient.fields)
             subject = filled.subject
             text = quoted_printable(filled.text)
             html = quoted_printable(filled.html)

@@ -98,7 +98,7 @@ def build_request(batch: BatchMessage) -> SendGridRequest:
         if key in seen:
             rejected.append(_reject(recipient.delivery_id, "address already in this batch"))
             continue
-        substitutions = content.substitutions(recipient.fields)
+        substitutions = content.personalization.substitutions(recipient.fields)
         size = sum(len(k.encode()) + len(v.encode()) for k, v in substitutions.items())
         if size > MAX_SUBSTITUTIONS_BYTES:
             rejected.append(

@@ -25,11 +25,19 @@ class Parts:
 
 @dataclass(frozen=True)
 class TokenTemplate:
-    """Implements delivery's Personalizable protocol with %name% tokens, as render will."""
+    """Implements delivery's Personalizable protocol with %name% tokens, as render does.
+
+    Like render's RenderedIssue, it carries the tokenized parts and a `personalization`
+    that fills them; here both are the same object.
+    """
 
     subject: str
     html: str
     text: str
+
+    @property
+    def personalization(self) -> TokenTemplate:
+        return self
 
     def substitutions(self, fields: Mapping[str, str]) -> dict[str, str]:
         return {f"%{name}%": fields.get(name, "") for name in FIELDS}
