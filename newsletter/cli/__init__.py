@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
@@ -79,20 +78,17 @@ def run(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit status instead of exiting."""
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=argv, prog_name="newsletter", standalone_mode=False)
+        # Standalone mode: the parser reports usage errors itself and ends with SystemExit;
+        # only the product's own errors come through to be printed on one line.
+        command.main(args=argv, prog_name="newsletter", standalone_mode=True)
     except (NewsletterError, ConfigurationError) as err:
         label = "configuration error" if isinstance(err, ConfigurationError) else "error"
         err_console.print(f"{label}: {err}", markup=False, highlight=False, soft_wrap=True)
         return USER_ERROR
-    except click.exceptions.Exit as err:
-        return err.exit_code
-    except click.ClickException as err:
-        err.show()
-        return err.exit_code
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        return 1
-    return result if isinstance(result, int) else 0
+    except SystemExit as exit_:
+        code = exit_.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
 
 
 def main() -> None:

@@ -162,3 +162,21 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert command in listing
         assert run([command, "--help"]) == 0
         assert "Usage" in capsys.readouterr().out
+
+
+def test_usage_errors_and_failed_checks_give_exit_codes(
+    workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["render", "--no-such-option"]) == 2
+    assert "No such option" in capsys.readouterr().err
+    # Without a postal address the render still writes its files but exits 1.
+    toml = workspace.root / "newsletter.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(
+        "\n".join(line for line in text.splitlines() if not line.startswith("postal_address")),
+        encoding="utf-8",
+    )
+    out = tmp_path / "build"
+    assert _render(workspace, INFOLETTRE, out) == 1
+    assert "postal" in capsys.readouterr().out
+    assert (out / "2025-05-06-infolettre.fr.html").is_file()
