@@ -1,0 +1,77 @@
+"""The signed links a message carries: unsubscribe, preferences, and the issue's web version.
+
+The one contract between the sender (delivery, which writes these links into every message)
+and the public pages (web, which reads them): the URL shapes and what each token names.
+
+    <base>/unsubscribe/<token>   token "unsubscribe", subject "<subscriber>.<list>.<delivery>"
+    <base>/preferences/<token>   token "preferences", subject "<subscriber>"
+    <base>/archive/<slug>/<lang> the web version, the same for every recipient
+
+``delivery`` is 0 for a message outside a send (a test message, a confirmation), so that an
+unsubscribe can be attributed to the send that carried it when there is one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from newsletter.audience.tokens import (
+    PREFERENCES,
+    PREFERENCES_TTL,
+    UNSUBSCRIBE,
+    UNSUBSCRIBE_TTL,
+    make_token,
+    read_token,
+)
+from newsletter.errors import TokenError
+
+
+@dataclass(frozen=True)
+class UnsubscribeLink:
+    """What an unsubscribe token names."""
+
+    subscriber_id: int
+    list_id: int
+    delivery_id: int  # 0: not part of a send
+
+
+def unsubscribe_token(
+    link: UnsubscribeLink, *, key: bytes, now: datetime | None = None
+) -> str:
+    subject = f"{link.subscriber_id}.{link.list_id}.{link.delivery_id}"
+    return make_token(UNSUBSCRIBE, subject, UNSUBSCRIBE_TTL, key=key, now=now)
+
+
+def read_unsubscribe_token(
+    token: str, *, key: bytes, now: datetime | None = None
+) -> UnsubscribeLink:
+    subject = read_token(token, UNSUBSCRIBE, key=key, now=now)
+    parts = subject.split(".")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        raise TokenError("this unsubscribe link is malformed")
+    subscriber_id, list_id, delivery_id = (int(part) for part in parts)
+    return UnsubscribeLink(subscriber_id, list_id, delivery_id)
+
+
+def preferences_token(subscriber_id: int, *, key: bytes, now: datetime | None = None) -> str:
+    return make_token(PREFERENCES, subscriber_id, PREFERENCES_TTL, key=key, now=now)
+
+
+def read_preferences_token(token: str, *, key: bytes, now: datetime | None = None) -> int:
+    subject = read_token(token, PREFERENCES, key=key, now=now)
+    if not subject.isdigit():
+        raise TokenError("this preferences link is malformed")
+    return int(subject)
+
+
+def unsubscribe_url(base_url: str, link: UnsubscribeLink, *, key: bytes) -> str:
+    return f"{base_url.rstrip('/')}/unsubscribe/{unsubscribe_token(link, key=key)}"
+
+
+def preferences_url(base_url: str, subscriber_id: int, *, key: bytes) -> str:
+    return f"{base_url.rstrip('/')}/preferences/{preferences_token(subscriber_id, key=key)}"
+
+
+def web_url(base_url: str, slug: str, language: str) -> str:
+    return f"{base_url.rstrip('/')}/archive/{slug}/{language}"

@@ -1,0 +1,59 @@
+"""The signed links of a message: what they name, and that one cannot stand for another."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from newsletter.audience.links import (
+    UnsubscribeLink,
+    preferences_token,
+    preferences_url,
+    read_preferences_token,
+    read_unsubscribe_token,
+    unsubscribe_token,
+    unsubscribe_url,
+    web_url,
+)
+from newsletter.errors import TokenError
+
+KEY = b"k" * 32
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+
+def test_an_unsubscribe_link_names_subscriber_list_and_delivery() -> None:
+    link = UnsubscribeLink(subscriber_id=12, list_id=3, delivery_id=4567)
+    url = unsubscribe_url("https://news.example.org/", link, key=KEY)
+    assert url.startswith("https://news.example.org/unsubscribe/")
+    token = url.rsplit("/", 1)[1]
+    assert read_unsubscribe_token(token, key=KEY) == link
+
+
+def test_an_unsubscribe_link_works_for_at_least_sixty_days() -> None:
+    token = unsubscribe_token(UnsubscribeLink(1, 1, 0), key=KEY, now=NOW)
+    later = NOW + timedelta(days=61)
+    assert read_unsubscribe_token(token, key=KEY, now=later).subscriber_id == 1
+
+
+def test_a_preferences_link_cannot_unsubscribe_and_back() -> None:
+    prefs = preferences_token(12, key=KEY)
+    with pytest.raises(TokenError):
+        read_unsubscribe_token(prefs, key=KEY)
+    unsub = unsubscribe_token(UnsubscribeLink(12, 1, 0), key=KEY)
+    with pytest.raises(TokenError):
+        read_preferences_token(unsub, key=KEY)
+    url = preferences_url("https://news.example.org", 12, key=KEY)
+    assert read_preferences_token(url.rsplit("/", 1)[1], key=KEY) == 12
+
+
+def test_another_key_is_refused() -> None:
+    token = unsubscribe_token(UnsubscribeLink(1, 2, 3), key=KEY)
+    with pytest.raises(TokenError):
+        read_unsubscribe_token(token, key=b"x" * 32)
+
+
+def test_the_web_version_url() -> None:
+    assert web_url("https://news.example.org/", "2025-05-06-infolettre", "en") == (
+        "https://news.example.org/archive/2025-05-06-infolettre/en"
+    )
