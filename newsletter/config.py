@@ -82,6 +82,35 @@ class SendGridSettings(_Section):
         description="SendGrid API base URL; point it at `newsletter dev sendgrid-sim` for trials.",
     )
     timeout: float = Field(30.0, description="Seconds to wait for one mail/send request.", gt=0)
+    webhook_public_key: str = Field(
+        "",
+        description="Event Webhook verification key (base64 DER, from SendGrid's settings page).",
+    )
+    webhook_tolerance: float = Field(
+        600.0,
+        description="Seconds a signed webhook timestamp may differ from our clock (replays).",
+        gt=0,
+    )
+    webhook_max_bytes: int = Field(
+        4_000_000,
+        description="Largest webhook body accepted, in bytes (SendGrid batches up to 768 KB).",
+        gt=0,
+    )
+
+
+class WebSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address `newsletter serve` listens on.")
+    port: int = Field(8000, description="Port `newsletter serve` listens on.", ge=1, le=65535)
+    public_lists: str = Field(
+        "infolettre",
+        description="Comma-separated lists that the public subscribe form offers.",
+    )
+    subscribe_rate_limit: int = Field(
+        5, description="Subscribe form posts accepted per address (IP) per window.", ge=1
+    )
+    subscribe_rate_window: float = Field(
+        600.0, description="Seconds of the subscribe rate-limit window.", gt=0
+    )
 
 
 class SmtpSettings(_Section):
@@ -90,6 +119,28 @@ class SmtpSettings(_Section):
         description="SMTP server, e.g. smtp://user:pass@host:587?starttls=1 or smtps://host:465.",
     )
     timeout: float = Field(30.0, description="Seconds to wait for the SMTP server.", gt=0)
+
+
+class DeliverySettings(_Section):
+    messages_per_second: float = Field(
+        0.0,
+        description="Most recipients a worker hands each transport per second; 0 means no limit.",
+        ge=0,
+    )
+    concurrency: int = Field(
+        1,
+        description="Batches a worker submits at once (threads, each with its own connection).",
+        ge=1,
+        le=64,
+    )
+    max_errors: int = Field(
+        20,
+        description="Failed or unanswered batches in a row after which a send pauses itself.",
+        ge=1,
+    )
+    max_attempts: int = Field(
+        8, description="Submissions of one batch before a retryable refusal counts as failed.", ge=1
+    )
 
 
 class Settings(_Section):
@@ -114,6 +165,8 @@ class Settings(_Section):
     fetch: FetchSettings = Field(default_factory=FetchSettings)  # type: ignore[arg-type]
     sendgrid: SendGridSettings = Field(default_factory=SendGridSettings)  # type: ignore[arg-type]
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)  # type: ignore[arg-type]
+    web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod

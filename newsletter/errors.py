@@ -13,7 +13,13 @@
     │   └── TokenError              a signed token that is forged, expired or for another purpose
     ├── StoreError                  the database
     │   └── SchemaError             a schema this version does not know, or one to upgrade
-    └── DeliveryError               transports and the send ledger
+    ├── DeliveryError               transports and the send ledger
+    └── TrackingError               provider events and our own tracking
+        └── WebhookError            a webhook request refused; nothing from it may be stored
+            ├── WebhookSignatureError   signature missing, not base64, or not ours
+            ├── WebhookTimestampError   timestamp missing, malformed, too old or in the future
+            └── WebhookBodyError        not JSON, not an array, an event that is not an object
+                └── WebhookTooLargeError    a body over the configured cap
 
     ConfigurationError              a setting that is missing or wrong; deliberately outside the
                                     root so that no "skip what failed" handler can swallow it
@@ -134,3 +140,27 @@ class SchemaError(StoreError):
 
 class DeliveryError(NewsletterError):
     """A transport or the send ledger failed."""
+
+
+class TrackingError(NewsletterError):
+    """Provider events or our own open and click tracking."""
+
+
+class WebhookError(TrackingError):
+    """A webhook request that must be refused as a whole: nothing from it may be stored."""
+
+
+class WebhookSignatureError(WebhookError):
+    """The signature is missing, is not base64, or does not match the body and timestamp."""
+
+
+class WebhookTimestampError(WebhookError):
+    """The signed timestamp is missing, malformed, or outside the tolerance (stale or future)."""
+
+
+class WebhookBodyError(WebhookError):
+    """The body is not a JSON array of event objects."""
+
+
+class WebhookTooLargeError(WebhookBodyError):
+    """The body is larger than the configured cap."""
