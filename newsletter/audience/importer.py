@@ -14,7 +14,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, String, Table, bindparam, insert, literal, select, update
 
 from newsletter.audience.csvread import (
     CsvFormat,
@@ -26,6 +26,7 @@ from newsletter.audience.csvread import (
 )
 from newsletter.audience.lists import check_name
 from newsletter.errors import InvalidRowsError
+from newsletter.store.bulk import bulk_insert
 from newsletter.store.tables import (
     SUBSCRIBED,
     UNSUBSCRIBED,
@@ -34,6 +35,7 @@ from newsletter.store.tables import (
     Membership,
     Subscriber,
     Suppression,
+    UTCDateTime,
 )
 
 CHUNK = 2000
@@ -190,13 +192,13 @@ def _write_chunk(
             report.updated += 1
             changes.append({"b_id": known.id, **_complete(change, known), "updated_at": now})
     if fresh:
-        returned = conn.execute(
-            insert(subscribers_t)
-            .values(created_at=now, updated_at=now)
-            .returning(subscribers_t.c.id, subscribers_t.c.address_hash),
-            fresh,
+        bulk_insert(conn, subscribers_t, fresh, constants={"created_at": now, "updated_at": now})
+        created = conn.execute(
+            select(Subscriber.id, Subscriber.address_hash).where(
+                Subscriber.address_hash.in_([params["address_hash"] for params in fresh])
+            )
         )
-        ids.update({h: int(i) for i, h in returned})
+        ids.update({h: int(i) for i, h in created})
     if changes:
         conn.execute(
             update(subscribers_t)
@@ -240,11 +242,10 @@ def _write_memberships(
                 report.added += 1
     if not joining:
         return
-    consent_ids = conn.execute(
-        # Constant columns go in the statement: bound once, not converted for every row.
-        insert(consents_t)
-        .values(list_id=list_id, ip="", created_at=now)
-        .returning(consents_t.c.id, consents_t.c.subscriber_id),
+    joining_ids = [ids[r.address_hash] for r in joining]
+    bulk_insert(
+        conn,
+        consents_t,
         [
             {
                 "subscriber_id": ids[r.address_hash], "kind": r.consent,
@@ -253,14 +254,28 @@ def _write_memberships(
             }
             for r in joining
         ],
+        constants={"list_id": list_id, "ip": "", "created_at": now},
     )  # fmt: skip
-    by_subscriber = {int(s): int(c) for c, s in consent_ids}
+    # Each joining subscriber has no membership of this list yet, so the consent just written
+    # for (list, subscriber) at this import's time is theirs: the membership points at it.
+    consent = select(
+        consents_t.c.list_id,
+        consents_t.c.subscriber_id,
+        literal(SUBSCRIBED, String()),
+        consents_t.c.id,
+        literal(now, UTCDateTime()),
+        literal(now, UTCDateTime()),
+    ).where(
+        consents_t.c.list_id == list_id,
+        consents_t.c.created_at == literal(now, UTCDateTime()),
+        consents_t.c.subscriber_id.in_(joining_ids),
+    )
     conn.execute(
-        insert(memberships_t).values(
-            list_id=list_id, status=SUBSCRIBED, created_at=now, status_changed_at=now
-        ),
-        [{"subscriber_id": sid, "consent_id": cid} for sid, cid in by_subscriber.items()],
-    )  # fmt: skip
+        insert(memberships_t).from_select(
+            ["list_id", "subscriber_id", "status", "consent_id", "created_at", "status_changed_at"],
+            consent,
+        )
+    )
 
 
 def _subscriber_params(row: SubscriberRow) -> dict[str, Any]:
