@@ -1,4 +1,4 @@
-"""Commands for workspaces, issues and rendering: init, render, preview, demo."""
+"""Commands for workspaces, issues and rendering: init, render, preview."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from newsletter.errors import NewsletterError
 from newsletter.render import RenderedIssue, render_issue
 from newsletter.workspace import (
     create_workspace,
-    preview_fields,
     write_rendered,
 )
 
@@ -121,36 +120,3 @@ def preview(
     workspace = state(ctx).workspace()
     load_issue(issue_file, workspace.settings)  # fail now, not on the first page load
     serve_preview(issue_file, workspace, port=port, announce=console.print)
-
-
-@app.command()
-def demo(
-    ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("build"),
-) -> None:
-    """Render every example issue of the workspace (issues/*.yaml) with a sample recipient."""
-    workspace = state(ctx).workspace()
-    files = sorted(workspace.issues_dir.glob("*.yaml"))
-    if not files:
-        raise NewsletterError(f"{workspace.issues_dir}: no issue files (*.yaml) to render")
-    table = Table(title="Rendered issues")
-    for column in ("issue", "lang", "subject", "html", "text", "checks"):
-        table.add_column(column)
-    for issue_path in files:
-        issue = load_issue(issue_path, workspace.settings)
-        rendered = render_languages(issue, workspace, None)
-        paths = write_rendered(issue, rendered, out, sample=True, workspace=workspace)
-        for result in rendered:
-            html_path = next(p for p in paths if p.name == f"{issue.slug}.{result.language}.html")
-            bad = [c.name for c in result.checks if not c.ok]
-            table.add_row(
-                issue_path.name,
-                result.language,
-                result.personalization.fill(preview_fields(workspace, issue, result)).subject,
-                str(html_path),
-                str(html_path.with_suffix(".txt")),
-                "ok" if not bad else "failed: " + ", ".join(bad),
-            )
-    console.print(table)
-    console.print(f"Open the .html files in {out} in a browser, or run `newsletter preview FILE`.")
-

@@ -1,13 +1,332 @@
-"""Commands for delivery: send, sends, worker, dev sendgrid-sim."""
+"""Commands for delivery: send, sends, worker, demo, dev sendgrid-sim."""
 
 from __future__ import annotations
 
+import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 
-from newsletter.cli import app, console
+from newsletter import app as wiring
+from newsletter.audience.consent import consent_kind
+from newsletter.audience.csvread import ImportDefaults
+from newsletter.audience.importer import import_subscribers
+from newsletter.cli import app, console, err_console, state
+from newsletter.config import Workspace
+from newsletter.delivery import ledger_admin
+from newsletter.delivery.ledger_admin import SendStatus
+from newsletter.delivery.service import render_for_send, send_test, start_send
+from newsletter.delivery.worker import Worker
+from newsletter.errors import DeliveryError
+from newsletter.store import Store
+from newsletter.store.tables import BATCH_PENDING, SEND_DONE
+
+sends_app = typer.Typer(
+    help="Sends: list, status, pause, resume, cancel, retry-failed, resend-uncertain.",
+    no_args_is_help=True,
+)
+app.add_typer(sends_app, name="sends")
+
+TransportOption = Annotated[
+    str | None,
+    typer.Option(
+        "--transport", "-t", help="sendgrid, smtp or outbox (default: the transport setting)."
+    ),
+]
+SendArg = Annotated[int, typer.Argument(help="Send number (see `newsletter sends list`).")]
+
+DEMO_SENDS = (
+    ("issues/2025-05-06-infolettre.yaml", "infolettre", "subscribers/infolettre.csv"),
+    ("issues/2017-05-30-communique-alena.yaml", "presse", "subscribers/presse.csv"),
+)
+
+
+@contextmanager
+def _graceful(signals: tuple[signal.Signals, ...]) -> Iterator[threading.Event]:
+    """An event set by the first of ``signals``; a second Ctrl-C interrupts at once."""
+    stop = threading.Event()
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        err_console.print("stopping after the batch in hand (the send stays resumable)")
+
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        for sig in signals:
+            signal.signal(sig, handler)
+    try:
+        yield stop
+    finally:
+        if in_main:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+def _drive(worker: Worker, store: Store, send_id: int) -> SendStatus:
+    """Run the worker on one Send until it has no work left, with a progress bar and ETA."""
+    status = ledger_admin.send_status(store, send_id)
+    done = status.recipients - status.count(BATCH_PENDING)
+    with (
+        _graceful((signal.SIGINT, signal.SIGTERM)) as stop,
+        Progress(
+            TextColumn(f"send {send_id}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as progress,
+    ):
+        task = progress.add_task("send", total=status.recipients, completed=done)
+
+        def advance(_send: int, batch_status: str, size: int) -> None:
+            if batch_status != BATCH_PENDING:
+                progress.advance(task, size)
+
+        worker.run(send_id=send_id, until_idle=True, stop=stop, progress=advance)
+    return ledger_admin.send_status(store, send_id)
+
+
+def _print_status(status: SendStatus) -> None:
+    table = Table(title=f"Send {status.id}: {status.issue_slug} to {status.list_name}")
+    table.add_column("")
+    table.add_column("")
+    audience = status.list_name + (f" / {status.segment_name}" if status.segment_name else "")
+    rows = [
+        ("status", status.status),
+        ("issue", f"{status.issue_slug} ({status.issue_kind})"),
+        ("audience", audience),
+        ("transport", status.transport),
+        ("recipients", str(status.recipients)),
+    ]
+    rows += [(f"deliveries {k}", str(v)) for k, v in sorted(status.deliveries.items())]
+    rows += [(f"batches {k}", str(v)) for k, v in sorted(status.batches.items())]
+    if status.reason:
+        rows.append(("reason", status.reason))
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+    if status.uncertain:
+        console.print(
+            f"{len(status.uncertain)} uncertain batch(es): the provider may or may not have "
+            "them; they are never resent on their own. After checking the provider's activity, "
+            f"`newsletter sends resend-uncertain {status.id}` submits them again."
+        )
+        for batch in status.uncertain:
+            console.print(f"  batch {batch.number}: {batch.size} recipient(s): {batch.message}")
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    issue_file: Annotated[Path, typer.Argument(help="Issue file (YAML).")],
+    list_name: Annotated[
+        str | None, typer.Option("--list", help="The list to send to (e.g. infolettre).")
+    ] = None,
+    segment: Annotated[str | None, typer.Option(help="A segment of that list.")] = None,
+    transport_name: TransportOption = None,
+    test: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--test",
+            help="Send a [TEST] copy to this address instead (repeat it, or separate "
+            "addresses with commas); the list and the ledger are not touched.",
+        ),
+    ] = None,
+) -> None:
+    """Send an issue to a list (or segment), or test copies to a few addresses.
+
+    The send is recorded before anything goes out and driven to its end here; Ctrl-C stops
+    after the batch in hand and `newsletter sends resume` / `newsletter worker` carry on.
+    """
+    workspace = state(ctx).workspace()
+    if test:
+        addresses = [a.strip() for item in test for a in item.split(",") if a.strip()]
+        rendered = render_for_send(issue_file, workspace)
+        transport = wiring.transport(workspace, transport_name)
+        try:
+            results = send_test(rendered, addresses, transport, wiring.links(workspace))
+        finally:
+            transport.close()
+        for result in results:
+            console.print(f"{result.outcome.value}: {result.message or 'ok'}", highlight=False)
+        if any(r.outcome.value != "submitted" for r in results):
+            raise typer.Exit(1)
+        return
+    if list_name is None:
+        raise typer.BadParameter("give --list LIST, or --test ADDRESS", param_hint="--list")
+    rendered = render_for_send(issue_file, workspace)
+    with wiring.workspace_store(workspace) as store:
+        transport = wiring.transport(workspace, transport_name)
+        transport.close()  # only its name and batch shape are needed here
+        send_id = start_send(
+            store, rendered, list_name=list_name, segment_name=segment, transport=transport,
+            issue_file=str(issue_file),
+        )  # fmt: skip
+        console.print(f"send {send_id} created", highlight=False)
+        worker = wiring.worker(workspace, store)
+        worker.recover()
+        status = _drive(worker, store, send_id)
+        _print_status(status)
+        if status.status != SEND_DONE:
+            raise typer.Exit(1)
+
+
+@sends_app.command("list")
+def sends_list(ctx: typer.Context) -> None:
+    """The latest sends, newest first."""
+    with wiring.workspace_store(state(ctx).workspace()) as store:
+        found = ledger_admin.list_sends(store)
+    table = Table(title="Sends")
+    for column in ("send", "issue", "audience", "transport", "status", "recipients",
+                   "submitted", "failed", "uncertain", "created"):  # fmt: skip
+        table.add_column(column)
+    for item in found:
+        table.add_row(
+            str(item.id), item.issue_slug,
+            item.list_name + (f" / {item.segment_name}" if item.segment_name else ""),
+            item.transport, item.status, str(item.recipients), str(item.count("submitted")),
+            str(item.count("failed")), str(item.count("uncertain")),
+            f"{item.created_at:%Y-%m-%d %H:%M}",
+        )  # fmt: skip
+    console.print(table)
+
+
+@sends_app.command("status")
+def sends_status(ctx: typer.Context, send_id: SendArg) -> None:
+    """Counts by state, why a send paused, and its uncertain batches."""
+    with wiring.workspace_store(state(ctx).workspace()) as store:
+        _print_status(ledger_admin.send_status(store, send_id))
+
+
+@sends_app.command("pause")
+def sends_pause(ctx: typer.Context, send_id: SendArg) -> None:
+    """Stop claiming this send's batches (those in flight finish)."""
+    with wiring.workspace_store(state(ctx).workspace()) as store:
+        ledger_admin.pause(store, send_id)
+    console.print(f"send {send_id} paused")
+
+
+@sends_app.command("resume")
+def sends_resume(ctx: typer.Context, send_id: SendArg) -> None:
+    """Let workers carry on with a paused send (run `newsletter worker` if none runs)."""
+    with wiring.workspace_store(state(ctx).workspace()) as store:
+        ledger_admin.resume(store, send_id)
+    console.print(f"send {send_id} resumed; `newsletter worker --once` drives it to the end")
+
+
+@sends_app.command("cancel")
+def sends_cancel(ctx: typer.Context, send_id: SendArg) -> None:
+    """Cancel what has not been claimed yet."""
+    with wiring.workspace_store(state(ctx).workspace()) as store:
+        left = ledger_admin.cancel(store, send_id)
+    console.print(f"send {send_id} cancelled; {left} recipient(s) will not get it")
+
+
+@sends_app.command("retry-failed")
+def sends_retry_failed(ctx: typer.Context, send_id: SendArg) -> None:
+    """Put the recipients of failed batches back in line."""
+    with wiring.workspace_store(state(ctx).workspace()) as store:
+        moved = ledger_admin.retry_failed(store, send_id)
+    console.print(f"send {send_id}: {moved} recipient(s) back in line")
+
+
+@sends_app.command("resend-uncertain")
+def sends_resend_uncertain(ctx: typer.Context, send_id: SendArg) -> None:
+    """Submit uncertain batches again: some of their recipients may get the issue twice."""
+    with wiring.workspace_store(state(ctx).workspace()) as store:
+        moved = ledger_admin.resend_uncertain(store, send_id)
+    console.print(f"send {send_id}: {moved} recipient(s) of uncertain batches back in line")
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Exit when no running send has work left.")
+    ] = False,
+) -> None:
+    """Claim and submit batches of every running send; SIGTERM stops after the batch in hand."""
+    workspace = state(ctx).workspace()
+    with wiring.workspace_store(workspace) as store:
+        runner = wiring.worker(workspace, store)
+        recovered = runner.recover()
+        if recovered:
+            err_console.print(
+                f"{recovered} batch(es) found in submitting are now uncertain "
+                "(see `newsletter sends status`)"
+            )
+        with _graceful((signal.SIGINT, signal.SIGTERM)) as stop:
+            runner.run(until_idle=once, stop=stop)
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Import the example subscribers, send the example infolettre and communiqué to the outbox.
+
+    Uses SQLite under var/ and the outbox transport whatever the settings say; each run makes
+    new sends, and the .eml files land in var/outbox/<send>/.
+    """
+    workspace = state(ctx).workspace()
+    if workspace.settings.database_url:
+        raise DeliveryError(
+            "demo runs on the embedded SQLite store: unset database_url (NEWSLETTER_DATABASE_URL)"
+        )
+    summary = Table(title="Demo: sends through the outbox")
+    for column in ("send", "issue", "list", "recipients", "submitted", "failed", "messages in"):
+        summary.add_column(column)
+    with wiring.workspace_store(workspace, upgrade=True) as store:
+        worker_ = wiring.worker(workspace, store)
+        worker_.recover()
+        for issue_path, list_name, csv_path in DEMO_SENDS:
+            _demo_import(workspace, store, workspace.root / csv_path, list_name)
+            rendered = render_for_send(workspace.root / issue_path, workspace)
+            outbox = wiring.transport(workspace, "outbox")
+            send_id = start_send(
+                store, rendered, list_name=list_name, segment_name=None, transport=outbox,
+                issue_file=issue_path,
+            )  # fmt: skip
+            status = _drive(worker_, store, send_id)
+            summary.add_row(
+                str(send_id), rendered.issue.slug, list_name, str(status.recipients),
+                str(status.count("submitted")), str(status.count("failed")),
+                str((workspace.var_dir / "outbox" / str(send_id)).relative_to(workspace.root)),
+            )  # fmt: skip
+    console.print(summary)
+    console.print("Each .eml file is one recipient's message; open one in a mail program.")
+
+
+def _demo_import(workspace: Workspace, store: Store, path: Path, list_name: str) -> None:
+    defaults = ImportDefaults(
+        language=workspace.settings.default_language,
+        consent=consent_kind("express"),
+        consent_source=f"import of {path.name}",
+        obtained_at=datetime.now(UTC),
+    )
+    report = import_subscribers(store.engine, path, list_name, defaults)
+    console.print(
+        f"{path.name} -> {list_name}: {report.added} added, {report.unchanged} already there",
+        highlight=False,
+    )
+
 
 dev = typer.Typer(help="Tools for trying the product without a provider.", no_args_is_help=True)
 app.add_typer(dev, name="dev")

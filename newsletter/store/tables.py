@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -167,3 +168,135 @@ class Suppression(Base):
     created_at: Mapped[datetime]
     lifted_at: Mapped[datetime | None]
     lift_reason: Mapped[str | None] = mapped_column(Text)
+
+
+# --- the send ledger ------------------------------------------------------------------------
+# A Send freezes its rendered content and its audience when it starts; Deliveries are grouped
+# into Batches by ``(send_id, batch_no)`` so that freezing a million rows is one INSERT ...
+# SELECT and never an UPDATE pass.
+
+SEND_RUNNING = "running"
+SEND_PAUSED = "paused"
+SEND_CANCELLED = "cancelled"
+SEND_DONE = "done"
+SEND_STATUSES = (SEND_RUNNING, SEND_PAUSED, SEND_CANCELLED, SEND_DONE)
+
+BATCH_PENDING = "pending"
+BATCH_SUBMITTING = "submitting"
+BATCH_SUBMITTED = "submitted"
+BATCH_FAILED = "failed"
+BATCH_UNCERTAIN = "uncertain"
+BATCH_CANCELLED = "cancelled"
+BATCH_STATUSES = (
+    BATCH_PENDING,
+    BATCH_SUBMITTING,
+    BATCH_SUBMITTED,
+    BATCH_FAILED,
+    BATCH_UNCERTAIN,
+    BATCH_CANCELLED,
+)
+# A Delivery takes its Batch's states, plus "skipped": suppressed or erased after the freeze.
+DELIVERY_SKIPPED = "skipped"
+
+
+class Send(Base):
+    """One issue going to one audience; content and recipients are frozen when it starts."""
+
+    __tablename__ = "sends"
+    __table_args__ = (Index("ix_sends_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    issue_slug: Mapped[str] = mapped_column(String(200))
+    issue_kind: Mapped[str] = mapped_column(String(40))
+    issue_file: Mapped[str] = mapped_column(Text, default="")
+    # The list may be deleted later; its name stays for the record.
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"))
+    list_name: Mapped[str] = mapped_column(String(100))
+    segment_name: Mapped[str | None] = mapped_column(String(100))
+    transport: Mapped[str] = mapped_column(String(40))
+    # sender (email, name, reply_to, unsubscribe_email), languages in fallback order, ...
+    sender: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it paused itself
+    consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class SendContent(Base):
+    """One language of a Send as rendered when it started: subject, HTML, text with tokens."""
+
+    __tablename__ = "send_contents"
+
+    send_id: Mapped[int] = mapped_column(
+        ForeignKey("sends.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)  # 0: the fallback language
+    subject: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class SendAttachment(Base):
+    """A file a communiqué carries, frozen with the send so a resume never reads the disk."""
+
+    __tablename__ = "send_attachments"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    send_id: Mapped[int] = mapped_column(ForeignKey("sends.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Batch(Base):
+    """The Deliveries handed to a transport in one call, and where that call stands."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        UniqueConstraint("send_id", "number", name="uq_batches_send_number"),
+        Index("ix_batches_claim", "status", "not_before"),
+        Index("ix_batches_send_status", "send_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    send_id: Mapped[int] = mapped_column(ForeignKey("sends.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(BigInteger)  # deliveries.batch_no
+    language: Mapped[str] = mapped_column(String(8))
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """One recipient of one Send: the ledger row."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("send_id", "subscriber_id", name="uq_deliveries_send_subscriber"),
+        UniqueConstraint("send_id", "email", name="uq_deliveries_send_email"),
+        Index("ix_deliveries_batch", "send_id", "batch_no"),
+        Index("ix_deliveries_subscriber", "subscriber_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    send_id: Mapped[int] = mapped_column(ForeignKey("sends.id", ondelete="CASCADE"))
+    batch_no: Mapped[int] = mapped_column(BigInteger)
+    # SET NULL: erasing a subscriber keeps the ledger's counts but not the person.
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL")
+    )
+    email: Mapped[str | None] = mapped_column(String(320))
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))

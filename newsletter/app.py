@@ -1,0 +1,74 @@
+"""The one place of wiring: builds the store, the transports and the worker from settings.
+
+Commands and the web app ask here for ready collaborators instead of assembling them, so that
+what the configuration means is decided once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from newsletter.audience.tokens import secret_key
+from newsletter.config import Workspace
+from newsletter.delivery.result import Transport
+from newsletter.delivery.transports import transport_from_settings
+from newsletter.delivery.worker import TransportFactory, Worker, WorkerOptions
+from newsletter.delivery.worker_batch import Links
+from newsletter.store import Store, open_workspace_store
+from newsletter.store import schema as store_schema
+from newsletter.store.engine import database_url, open_engine
+
+
+@contextmanager
+def workspace_store(workspace: Workspace, *, upgrade: bool = False) -> Iterator[Store]:
+    """The workspace's store, closed afterwards; ``upgrade`` brings its schema to the head
+    first (the demo does, on its own SQLite file)."""
+    if upgrade:
+        engine = open_engine(database_url(workspace))
+        try:
+            store_schema.upgrade(engine)
+        finally:
+            engine.dispose()
+    store = open_workspace_store(workspace)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def transport(workspace: Workspace, name: str | None = None) -> Transport:
+    """The transport ``name`` (default: the configured one)."""
+    return transport_from_settings(workspace.settings, workspace.var_dir, name)
+
+
+def transport_factory(workspace: Workspace) -> TransportFactory:
+    """Makes a fresh transport per worker thread, by the name a Send recorded."""
+
+    def make(name: str) -> Transport:
+        return transport(workspace, name)
+
+    return make
+
+
+def links(workspace: Workspace) -> Links:
+    return Links(key=secret_key(workspace), base_url=workspace.settings.public_base_url)
+
+
+def worker_options(workspace: Workspace) -> WorkerOptions:
+    settings = workspace.settings
+    longest = max(settings.sendgrid.timeout, settings.smtp.timeout)
+    return WorkerOptions(
+        messages_per_second=settings.delivery.messages_per_second,
+        concurrency=settings.delivery.concurrency,
+        max_errors=settings.delivery.max_errors,
+        max_attempts=settings.delivery.max_attempts,
+        # A live worker records its answer within the transport timeout (an SMTP batch
+        # holds up to 200 conversations): only a claim far older than that is abandoned.
+        lease=timedelta(seconds=longest * 4 + 120),
+    )
+
+
+def worker(workspace: Workspace, store: Store) -> Worker:
+    return Worker(store, transport_factory(workspace), links(workspace), worker_options(workspace))

@@ -1,0 +1,188 @@
+"""Starting a Send from an issue file, and test messages outside the ledger.
+
+`plan_send` loads the issue, refuses an embargoed communiqué, renders every language once and
+refuses a rendering whose checks failed; `start_send` freezes that plan into the store.
+`send_test` renders the same way and mails chosen addresses through a transport directly,
+subject prefixed [TEST], without touching the audience or the ledger.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from newsletter.audience.links import UnsubscribeLink, preferences_url, unsubscribe_url, web_url
+from newsletter.config import Workspace
+from newsletter.content.issues import load_issue
+from newsletter.content.model import Issue
+from newsletter.delivery.ledger import FrozenContent, SendPlan, create_send
+from newsletter.delivery.message import (
+    Attachment,
+    BatchMessage,
+    Personalizable,
+    Recipient,
+    Sender,
+    list_id_header,
+)
+from newsletter.delivery.result import BatchResult, Transport
+from newsletter.delivery.worker_batch import FrozenPart, Links
+from newsletter.delivery.worker_faults import Checkpoints
+from newsletter.errors import DeliveryError
+from newsletter.render import RenderedIssue, render_issue
+from newsletter.store import Store
+
+TEST_PREFIX = "[TEST] "
+
+
+@dataclass(frozen=True)
+class RenderedSend:
+    """An issue rendered in each of its languages, checked, with what the message carries."""
+
+    issue: Issue
+    contents: tuple[FrozenContent, ...]
+    sender: Sender
+    attachments: tuple[Attachment, ...]
+
+
+def render_for_send(
+    issue_file: Path, workspace: Workspace, *, now: datetime | None = None
+) -> RenderedSend:
+    """Load and render every language of an issue; refuse what may not go out now."""
+    moment = now or datetime.now(UTC)
+    issue = load_issue(issue_file, workspace.settings)
+    if issue.embargo_until is not None and issue.embargo_until > moment:
+        when = issue.embargo_until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        raise DeliveryError(
+            f"{issue_file}: embargo_until is {when}: this communiqué may not be sent before "
+            "then (schedule it, or change embargo_until)"
+        )
+    rendered = [render_issue(issue, code, workspace) for code in issue.languages]
+    problems = [
+        f"{r.language}: {c.name}: {c.message}"
+        for r in rendered
+        for c in r.checks
+        if not c.ok and c.level == "error"
+    ]
+    if problems:
+        raise DeliveryError(
+            f"{issue_file}: the rendered issue failed its checks, nothing was sent: "
+            + "; ".join(problems)
+            + " (see `newsletter render`)"
+        )
+    return RenderedSend(
+        issue=issue,
+        contents=tuple(_frozen(r) for r in rendered),
+        sender=_sender(issue, workspace),
+        attachments=tuple(_attachments(issue)),
+    )
+
+
+def _frozen(rendered: RenderedIssue) -> FrozenContent:
+    return FrozenContent(rendered.language, rendered.subject, rendered.html, rendered.text)
+
+
+def _sender(issue: Issue, workspace: Workspace) -> Sender:
+    configured = workspace.settings.sender
+    if issue.sender is not None:
+        return Sender(
+            email=issue.sender.email,
+            name=issue.sender.name,
+            reply_to=issue.sender.reply_to or configured.reply_to,
+            unsubscribe_email=configured.unsubscribe_email,
+        )
+    return Sender(
+        email=configured.email,
+        name=configured.name,
+        reply_to=configured.reply_to,
+        unsubscribe_email=configured.unsubscribe_email,
+    )
+
+
+def _attachments(issue: Issue) -> list[Attachment]:
+    found = []
+    for item in issue.attachments:
+        path = Path(item.path)
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise DeliveryError(f"{issue.source_path}: attachment {path}: {err}") from err
+        found.append(Attachment(path.name, item.content_type, data))
+    return found
+
+
+def start_send(
+    store: Store,
+    rendered: RenderedSend,
+    *,
+    list_name: str,
+    segment_name: str | None,
+    transport: Transport,
+    issue_file: str = "",
+) -> int:
+    """Freeze the rendered issue and its audience into a new Send; return its id."""
+    plan = SendPlan(
+        issue_slug=rendered.issue.slug,
+        issue_kind=rendered.issue.kind,
+        issue_file=issue_file or rendered.issue.source_path,
+        list_name=list_name,
+        segment_name=segment_name,
+        transport=transport.name,
+        batch_size=transport.max_batch_size,
+        one_language_per_batch=transport.one_language_per_batch,
+        sender=rendered.sender,
+        contents=rendered.contents,
+        attachments=rendered.attachments,
+    )
+    return create_send(store, plan, checkpoint=Checkpoints.from_env())
+
+
+def send_test(
+    rendered: RenderedSend,
+    addresses: Sequence[str],
+    transport: Transport,
+    links: Links,
+    *,
+    language: str | None = None,
+) -> list[BatchResult]:
+    """Mail each address every language of the issue (or ``language``), subject [TEST]."""
+    if not addresses:
+        raise DeliveryError("--test needs at least one address")
+    issue = rendered.issue
+    chosen = [c for c in rendered.contents if language is None or c.language == language]
+    if not chosen:
+        raise DeliveryError(f"--lang {language}: the issue has {', '.join(issue.languages)}")
+    send_id = f"test-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+    results = []
+    for content in chosen:
+        subject = TEST_PREFIX + content.subject
+        part: Personalizable = FrozenPart.of(subject, content.html, content.text)
+        recipients = []
+        for index, address in enumerate(addresses, start=1):
+            # Subscriber 0, list 0, delivery 0: the links work but name no one's membership.
+            fields = {
+                "first_name": "",
+                "email": address,
+                "unsubscribe_url": unsubscribe_url(
+                    links.base_url, UnsubscribeLink(0, 0, 0), key=links.key
+                ),
+                "preferences_url": preferences_url(links.base_url, 0, key=links.key),
+                "web_url": web_url(links.base_url, issue.slug, content.language),
+            }
+            recipients.append(
+                Recipient(f"{content.language}-{index}", address, "", content.language, fields)
+            )
+        message = BatchMessage(
+            send_id=send_id,
+            issue_id=issue.slug,
+            sender=rendered.sender,
+            contents={content.language: part},
+            recipients=tuple(recipients),
+            list_id=list_id_header("test", rendered.sender.domain),
+            categories=(issue.slug, issue.kind, "test"),
+            attachments=rendered.attachments,
+        )
+        results.append(transport.submit_batch(message))
+    return results

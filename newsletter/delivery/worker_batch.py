@@ -1,0 +1,196 @@
+"""Turning a claimed Batch into the BatchMessage a transport takes, from the frozen Send.
+
+The Send's content was frozen when it started: here it is only compiled back into
+personalization templates (once per Send and worker), never rendered again. Each recipient
+gets their signed links (audience.links is the contract with the public pages) and is checked
+once more against suppressions and their membership, so that someone who left the list after
+the freeze is skipped rather than mailed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, select, update
+
+from newsletter.audience.links import UnsubscribeLink, preferences_url, unsubscribe_url, web_url
+from newsletter.audience.suppression import is_active
+from newsletter.delivery.ledger import (
+    deliveries_t,
+    frozen_attachments,
+    frozen_contents,
+    sender_from_record,
+    sends_t,
+)
+from newsletter.delivery.ledger_claims import Claim, write_transaction
+from newsletter.delivery.message import (
+    Attachment,
+    BatchMessage,
+    Personalizable,
+    Recipient,
+    Sender,
+    list_id_header,
+)
+from newsletter.errors import DeliveryError
+from newsletter.render.personalize import PersonalizationTemplate
+from newsletter.store import Store
+from newsletter.store.tables import (
+    BATCH_PENDING,
+    DELIVERY_SKIPPED,
+    SUBSCRIBED,
+    Membership,
+    Subscriber,
+    Suppression,
+)
+
+
+@dataclass(frozen=True)
+class FrozenPart:
+    """One frozen language, compiled back into a template: satisfies `Personalizable`."""
+
+    subject: str
+    html: str
+    text: str
+    personalization: PersonalizationTemplate
+
+    @classmethod
+    def of(cls, subject: str, html: str, text: str) -> FrozenPart:
+        return cls(subject, html, text, PersonalizationTemplate(subject, html, text))
+
+
+@dataclass(frozen=True)
+class Links:
+    """What signs the per-recipient links: the workspace key and the public base URL."""
+
+    key: bytes
+    base_url: str
+
+
+@dataclass(frozen=True)
+class SendContext:
+    """What every Batch of one Send shares."""
+
+    send_id: int
+    issue_slug: str
+    issue_kind: str
+    transport: str
+    list_id: int
+    list_name: str
+    sender: Sender
+    contents: dict[str, Personalizable]
+    attachments: tuple[Attachment, ...]
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return (self.issue_slug, self.issue_kind)
+
+
+def load_context(store: Store, send_id: int) -> SendContext:
+    with store.session() as session:
+        row = session.execute(select(sends_t).where(sends_t.c.id == send_id)).one()
+        contents: dict[str, Personalizable] = {
+            c.language: FrozenPart.of(c.subject, c.html, c.text)
+            for c in frozen_contents(session, send_id)
+        }
+        attachments = tuple(frozen_attachments(session, send_id))
+    return SendContext(
+        send_id=send_id,
+        issue_slug=row.issue_slug,
+        issue_kind=row.issue_kind,
+        transport=row.transport,
+        list_id=row.list_id or 0,
+        list_name=row.list_name,
+        sender=sender_from_record(row.sender),
+        contents=contents,
+        attachments=attachments,
+    )
+
+
+def load_recipients(
+    store: Store, context: SendContext, claim: Claim, links: Links, now: datetime
+) -> list[Recipient]:
+    """The Batch's pending Deliveries as Recipients; those no longer mailable are marked
+    skipped (erased, suppressed or no longer subscribed since the freeze)."""
+    query = (
+        select(
+            deliveries_t.c.id,
+            deliveries_t.c.subscriber_id,
+            deliveries_t.c.email,
+            deliveries_t.c.first_name,
+            deliveries_t.c.language,
+            Membership.status,
+            Suppression.id,
+        )
+        .outerjoin(Subscriber, Subscriber.id == deliveries_t.c.subscriber_id)
+        .outerjoin(
+            Membership,
+            and_(
+                Membership.subscriber_id == deliveries_t.c.subscriber_id,
+                Membership.list_id == context.list_id,
+            ),
+        )
+        .outerjoin(
+            Suppression, and_(Suppression.address_hash == Subscriber.address_hash, is_active())
+        )
+        .where(
+            deliveries_t.c.send_id == claim.send_id,
+            deliveries_t.c.batch_no == claim.number,
+            deliveries_t.c.status == BATCH_PENDING,
+        )
+        .order_by(deliveries_t.c.id)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    recipients: list[Recipient] = []
+    skipped: dict[int, str] = {}
+    seen: set[int] = set()
+    base = links.base_url
+    web = {lang: web_url(base, context.issue_slug, lang) for lang in context.contents}
+    fallback = next(iter(context.contents))
+    for delivery_id, subscriber_id, email, first_name, language, membership, suppressed in rows:
+        if delivery_id in seen:  # several suppression rows for one address
+            continue
+        seen.add(delivery_id)
+        if subscriber_id is None or email is None:
+            skipped[delivery_id] = "subscriber erased after the send started"
+            continue
+        if suppressed is not None:
+            skipped[delivery_id] = "address suppressed after the send started"
+            continue
+        if membership != SUBSCRIBED:
+            skipped[delivery_id] = f"no longer subscribed to {context.list_name}"
+            continue
+        link = UnsubscribeLink(subscriber_id, context.list_id, delivery_id)
+        fields = {
+            "first_name": first_name or "",
+            "email": email,
+            "unsubscribe_url": unsubscribe_url(base, link, key=links.key),
+            "preferences_url": preferences_url(base, subscriber_id, key=links.key),
+            "web_url": web.get(language, web[fallback]),
+        }
+        recipients.append(Recipient(str(delivery_id), email, first_name or "", language, fields))
+    if skipped:
+        with write_transaction(store) as conn:
+            for delivery_id, reason in skipped.items():
+                conn.execute(
+                    update(deliveries_t)
+                    .where(deliveries_t.c.id == delivery_id, deliveries_t.c.status == BATCH_PENDING)
+                    .values(status=DELIVERY_SKIPPED, message=reason)
+                )
+    return recipients
+
+
+def batch_message(context: SendContext, recipients: list[Recipient]) -> BatchMessage:
+    if not context.contents:
+        raise DeliveryError(f"send {context.send_id}: no frozen content (was it created?)")
+    return BatchMessage(
+        send_id=str(context.send_id),
+        issue_id=context.issue_slug,
+        sender=context.sender,
+        contents=context.contents,
+        recipients=tuple(recipients),
+        list_id=list_id_header(context.list_name, context.sender.domain),
+        categories=context.categories,
+        attachments=context.attachments,
+    )
