@@ -152,7 +152,16 @@ def cancel(store: Store, send_id: int) -> int:
         _require(conn, send_id, (SEND_RUNNING, SEND_PAUSED), "cancelled")
         left = conn.execute(
             update(deliveries_t)
-            .where(deliveries_t.c.send_id == send_id, deliveries_t.c.status == BATCH_PENDING)
+            .where(
+                deliveries_t.c.send_id == send_id,
+                deliveries_t.c.status == BATCH_PENDING,
+                # Not those of a Batch in flight: its answer will say what became of them.
+                deliveries_t.c.batch_no.in_(
+                    select(batches_t.c.number).where(
+                        batches_t.c.send_id == send_id, batches_t.c.status == BATCH_PENDING
+                    )
+                ),
+            )
             .values(status=BATCH_CANCELLED)
         ).rowcount
         conn.execute(

@@ -234,7 +234,8 @@ def record_result(
                 .where(
                     deliveries_t.c.send_id == claim.send_id,
                     deliveries_t.c.batch_no == claim.number,
-                    deliveries_t.c.status == BATCH_PENDING,
+                    # uncertain too: a recovery may have run while this answer was on its way
+                    deliveries_t.c.status.in_((BATCH_PENDING, BATCH_UNCERTAIN)),
                 )
                 .values(
                     status=status,

@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 
 _BY_ID = (
     update(deliveries_t)
-    .where(deliveries_t.c.id == bindparam("b_id"), deliveries_t.c.status == BATCH_PENDING)
+    .where(
+        deliveries_t.c.id == bindparam("b_id"),
+        deliveries_t.c.status.in_((BATCH_PENDING, BATCH_UNCERTAIN)),
+    )
     .values(
         status=bindparam("b_status"),
         message=bindparam("b_message"),
