@@ -55,13 +55,12 @@ class PreferenceChanges:
 
 def list_choices(session: Session, subscriber_id: int, public: Sequence[str]) -> list[ListChoice]:
     """The lists offered publicly plus every list the subscriber belongs or belonged to."""
-    statuses = dict(
-        session.execute(
-            select(Membership.list_id, Membership.status).where(
-                Membership.subscriber_id == subscriber_id
-            )
-        ).tuples()
+    rows = session.execute(
+        select(Membership.list_id, Membership.status).where(
+            Membership.subscriber_id == subscriber_id
+        )
     )
+    statuses: dict[int, str] = {list_id: status for list_id, status in rows}
     lists = session.scalars(
         select(MailingList)
         .where(MailingList.name.in_(public) | MailingList.id.in_(statuses))

@@ -6,13 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from newsletter.audience.lists import create_list
 from newsletter.config import Workspace
 from newsletter.delivery import MemoryTransport
 from newsletter.store import Store
 from newsletter.web import create_app
 from tests.store.conftest import db_url, store  # noqa: F401  (fixtures shared with the store)
-from tests.web.web_fixtures import NOW, Clock, WebClient, on_store
+from tests.web.web_fixtures import Clock, WebClient, on_store, seed_lists
 
 
 @pytest.fixture
@@ -28,10 +27,7 @@ def transport() -> MemoryTransport:
 @pytest.fixture
 def site(workspace: Workspace, db_url: str, store: Store) -> Workspace:  # noqa: F811
     """The example workspace on the test store, with three lists, two of them public."""
-    with store.session() as session:
-        create_list(session, "infolettre", title="L'infolettre", now=NOW)
-        create_list(session, "evenements", title="Événements", now=NOW)
-        create_list(session, "presse", title="Liste de presse", now=NOW)
+    seed_lists(store)
     return on_store(workspace, db_url, public_lists="infolettre,evenements")
 
 

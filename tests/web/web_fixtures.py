@@ -12,8 +12,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from newsletter.audience.lists import create_list
 from newsletter.config import Workspace
 from newsletter.delivery import MemoryTransport, StoredMessage
+from newsletter.store import Store
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SECRET = "s" * 32
@@ -30,6 +32,14 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+def seed_lists(store: Store) -> None:
+    """Three lists; the tests make the first two public."""
+    with store.session() as session:
+        create_list(session, "infolettre", title="L'infolettre", now=NOW)
+        create_list(session, "evenements", title="Événements", now=NOW)
+        create_list(session, "presse", title="Liste de presse", now=NOW)
 
 
 def on_store(workspace: Workspace, db_url: str, **web: object) -> Workspace:
@@ -57,6 +67,15 @@ def link_in(message: StoredMessage, kind: str) -> str:
     """The path of the first ``kind`` link (confirm, unsubscribe, preferences) in the text."""
     found = re.search(rf"{re.escape(BASE)}(/{kind}/[A-Za-z0-9_.=-]+)", text_of(message))
     assert found, f"no /{kind}/ link in the message"
+    return found.group(1)
+
+
+def one_click_path(message: StoredMessage) -> str:
+    """The path of the https unsubscribe URL in the List-Unsubscribe header (RFC 8058)."""
+    parsed = message.parsed()
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    found = re.match(rf"<{re.escape(BASE)}(/unsubscribe/[^>]+)>", str(parsed["List-Unsubscribe"]))
+    assert found, parsed["List-Unsubscribe"]
     return found.group(1)
 
 
