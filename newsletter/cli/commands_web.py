@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated
 
 import typer
@@ -44,4 +45,11 @@ def serve(
     console.print(f"serving {settings.public_base_url} on http://{config.host}:{config.port}")
     # uvicorn installs SIGTERM and SIGINT handlers: it stops accepting, lets requests under
     # way finish, then runs the app's shutdown, which closes the transport and the store.
+    # Afterwards it raises the signal again for the handler it found; this one records it, so
+    # that a requested stop ends the command with status 0 instead of death by signal.
+    received: list[int] = []
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda signum, _frame: received.append(signum))
     uvicorn.Server(config).run()
+    if received:
+        console.print(f"stopped on {signal.Signals(received[0]).name}")
