@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from typing import Annotated
 
 import typer
 
 from newsletter.cli import app, console, state
+from newsletter.config import ENV_PREFIX
+from newsletter.store import open_workspace_store
+
+APP_FACTORY = "newsletter.web:app_from_environment"
 
 
 @app.command("serve")
@@ -25,16 +30,19 @@ def serve(
 
     Stops cleanly on SIGTERM or Ctrl-C: requests under way finish, then the store closes.
     """
-    # Imported here: FastAPI and uvicorn cost every other command a third of a second.
+    # Imported here: uvicorn costs every other command time for nothing.
     import uvicorn
-
-    from newsletter.web import create_app
 
     workspace = state(ctx).workspace()
     settings = workspace.settings
-    web_app = create_app(workspace)
+    # Checked here so that a store to upgrade is a one-line error, not a uvicorn traceback.
+    open_workspace_store(workspace).close()
+    # Nothing imports the web layer (tests/test_layout.py): uvicorn loads it by name, and the
+    # factory finds this workspace again through NEWSLETTER_HOME.
+    os.environ[ENV_PREFIX + "HOME"] = str(workspace.root)
     config = uvicorn.Config(
-        web_app,
+        APP_FACTORY,
+        factory=True,
         host=host or settings.web.host,
         port=port or settings.web.port,
         # uvicorn's own logging setup would replace the process's; keep its default handlers.

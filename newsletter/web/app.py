@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newsletter.audience.tokens import secret_key
-from newsletter.config import Workspace
+from newsletter.config import Workspace, load_workspace
 from newsletter.delivery import Transport, transport_from_settings
 from newsletter.store import open_workspace_store
 from newsletter.web import preferences, subscribe, unsubscribe
@@ -74,6 +74,15 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for the workspace found as the command line finds it (NEWSLETTER_HOME, ...).
+
+    For ``uvicorn --factory newsletter.web:app_from_environment`` and for `newsletter serve`,
+    which names it by string because nothing may import the web layer.
+    """
+    return create_app(load_workspace())
 
 
 def _render_error(request: Request, error: PageError) -> HTMLResponse:

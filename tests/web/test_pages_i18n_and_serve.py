@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -87,3 +88,16 @@ def test_serve_stops_cleanly_on_sigterm(workspace: Workspace) -> None:
             process.communicate()
     assert process.returncode == 0, err
     assert f"127.0.0.1:{port}" in out.decode() and "stopped on SIGTERM" in out.decode()
+
+
+def test_serve_on_a_store_it_cannot_use_is_a_one_line_error(workspace: Workspace) -> None:
+    database = workspace.root / "foreign.db"
+    sqlite3.connect(database).execute("CREATE TABLE foreign_table (id INTEGER)").connection.close()
+    env = {**os.environ, "NEWSLETTER_DATABASE_URL": f"sqlite:///{database}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "newsletter", "--workspace", str(workspace.root), "serve",
+         "--port", "1"],
+        capture_output=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("error: ") and "db upgrade" in done.stderr.decode()
