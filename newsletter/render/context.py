@@ -72,6 +72,7 @@ def base_context(
         "footer_note": "",
         "why": "",
         "show_unsubscribe": True,
+        "show_web_link": True,
     }
 
 

@@ -155,6 +155,8 @@ def test_confirmation_template(workspace: Workspace) -> None:
     buttons = [a for a in doc.iter("a") if a.text_content().strip() == "Je confirme mon abonnement"]
     assert buttons and buttons[0].get("href") == confirm
     assert "« Infolettre »" in rendered.text
+    # Nothing to unsubscribe from and no web version: neither link may appear.
+    assert "web_url" not in rendered.html and "unsubscribe_url" not in rendered.html
     assert "ignorez ce message" in rendered.text
     assert confirm in rendered.text
     filled = rendered.personalization.fill({"first_name": "", "web_url": RECIPIENT["web_url"]})
