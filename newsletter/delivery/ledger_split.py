@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
 from newsletter.delivery.ledger import batches_t, deliveries_t, sends_t
 from newsletter.delivery.result import BatchResult, Outcome, RecipientResult
@@ -29,7 +29,8 @@ _BY_ID = (
     update(deliveries_t)
     .where(
         deliveries_t.c.id == bindparam("b_id"),
-        deliveries_t.c.status.in_((BATCH_PENDING, BATCH_UNCERTAIN)),
+        # or_, not in_: an expanding IN cannot run as executemany
+        or_(deliveries_t.c.status == BATCH_PENDING, deliveries_t.c.status == BATCH_UNCERTAIN),
     )
     .values(
         status=bindparam("b_status"),
