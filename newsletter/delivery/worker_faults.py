@@ -23,7 +23,6 @@ POINTS = (
     "answer-received",  # the provider answered, nothing recorded
     "record-mid-transaction",  # inside the recording transaction, uncommitted
     "record-committed",  # the result is recorded
-    "skip-recorded",  # suppressed Deliveries marked skipped
     "recovery-mid-transaction",  # start-up recovery, uncommitted
     "freeze-mid-transaction",  # while creating a Send, uncommitted
 )

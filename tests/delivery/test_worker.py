@@ -27,7 +27,7 @@ FAST = WorkerOptions(retry_base_delay=0.01, poll=0.01)
 
 
 def _memory_worker(store: Store, transport: MemoryTransport, **options: object) -> Worker:
-    chosen = WorkerOptions(**{**FAST.__dict__, **options})  # type: ignore[arg-type]
+    chosen = WorkerOptions(**{**FAST.__dict__, **options})
     return Worker(store, lambda _name: transport, LINKS, chosen)
 
 
