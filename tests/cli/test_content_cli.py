@@ -1,4 +1,5 @@
-"""The render, demo, init and preview commands, end to end on the example workspace."""
+"""The render, init and preview commands, end to end on the example workspace (demo: see
+test_send_cli)."""
 
 from __future__ import annotations
 
@@ -111,14 +112,6 @@ def test_a_broken_template_names_the_template_and_line(
     assert len(err.splitlines()) == 1
     assert "infolettre.mjml:4" in err
     assert not out.exists()
-
-
-def test_demo_renders_every_example_issue(workspace: Workspace, tmp_path: Path) -> None:
-    out = tmp_path / "build"
-    assert run(["-w", str(workspace.root), "demo", "--out", str(out)]) == 0
-    names = sorted(p.name for p in out.iterdir())
-    assert len(names) == 8
-    assert all("%%" not in (out / n).read_text(encoding="utf-8") for n in names)
 
 
 def test_init_creates_a_workspace_that_renders(tmp_path: Path) -> None:
