@@ -51,8 +51,7 @@ def scenario(kind: str, count: int) -> dict[str, float]:
     from newsletter.delivery.sendgrid import SendGridTransport
     from newsletter.delivery.smtp import SmtpServer, SmtpTransport
     from newsletter.delivery.worker import Worker, WorkerOptions
-    from newsletter.store import open_store
-    from newsletter.store import schema
+    from newsletter.store import open_store, schema
     from newsletter.store.engine import make_engine
 
     folder = Path(tempfile.mkdtemp(prefix="bench-send-"))
