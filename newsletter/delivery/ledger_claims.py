@@ -244,8 +244,12 @@ def record_result(
                 )
             )
         _count_errors(conn, claim.send_id, result, status, max_errors)
-        _finish_if_done(conn, claim.send_id, moment)
     checkpoint("record-committed")
+    # In its own transaction, after the commit: two workers recording their last batches at
+    # once would each see the other's batch still open (READ COMMITTED) and neither would
+    # finish the Send; checked after committing, the later one sees both.
+    with write_transaction(store) as conn:
+        _finish_if_done(conn, claim.send_id, moment)
     return status
 
 
@@ -311,6 +315,17 @@ def _count_errors(
             f"{result.message or result.outcome.value}. Fix the cause, then "
             f"`newsletter sends resume {send_id}`",
         )
+
+
+def finish_idle_sends(store: Store, *, send_id: int | None = None) -> None:
+    """Finish running Sends with no Batch left to submit: those whose last Batch was recorded
+    or recovered by a process that stopped before it could finish the Send itself."""
+    with write_transaction(store) as conn:
+        running = select(sends_t.c.id).where(sends_t.c.status == SEND_RUNNING)
+        if send_id is not None:
+            running = running.where(sends_t.c.id == send_id)
+        for found in conn.scalars(running).all():
+            _finish_if_done(conn, found, datetime.now(UTC))
 
 
 def _finish_if_done(conn: Connection, send_id: int, now: datetime) -> None:

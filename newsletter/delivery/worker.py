@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from newsletter.delivery.ledger_claims import (
     Claim,
     claim_batch,
+    finish_idle_sends,
     next_due,
     record_result,
     recover_stale,
@@ -174,8 +175,10 @@ class Worker:
 
     def _wait_for_work(self, send_id: int | None, until_idle: bool, stop: threading.Event) -> bool:
         due = next_due(self.store, send_id=send_id)
-        if due is None and until_idle:
-            return False
+        if due is None:
+            finish_idle_sends(self.store, send_id=send_id)
+            if until_idle:
+                return False
         if not self.sqlite:
             self._recover_expired()
         delay = self.options.poll

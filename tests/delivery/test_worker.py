@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from ledger_fixtures import LINKS, address, populate, start
+from sqlalchemy import update
 
 from newsletter.audience.links import read_unsubscribe_token
 from newsletter.audience.subscriptions import erase_subscriber
@@ -20,6 +21,7 @@ from newsletter.delivery.result import Transport
 from newsletter.delivery.sendgrid import SendGridTransport
 from newsletter.delivery.worker import Pacer, Worker, WorkerOptions
 from newsletter.store import Store, open_store
+from newsletter.store.tables import Send
 from newsletter.testing.sendgrid_sim import SendGridSimulator
 from tests.store.conftest import db_url, store  # noqa: F401  (fixtures on both databases)
 
@@ -173,3 +175,18 @@ def test_the_pacer_spaces_reservations_by_the_rate() -> None:
     now[0] += 2.0
     assert pacer.wait_time(1000) == 0.0
     assert Pacer(0.0).wait_time(10_000) == 0.0
+
+
+def test_a_send_left_running_with_nothing_open_is_finished_by_the_next_worker(
+    store: Store, tmp_path: Path
+) -> None:
+    # A worker stopped after recording its last Batch but before finishing the Send.
+    populate(store, tmp_path, "infolettre", 6)
+    send_id = start(store, batch_size=3)
+    transport = MemoryTransport()
+    _memory_worker(store, transport).run(send_id=send_id)
+    with store.session() as session:
+        session.execute(update(Send).where(Send.id == send_id).values(status="running"))
+    _memory_worker(store, MemoryTransport()).run(send_id=send_id)
+    assert ledger_admin.send_status(store, send_id).status == "done"
+    assert len(transport.messages) == 6
