@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     ForeignKey,
@@ -300,3 +301,70 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(20))
     message: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class TrackingEvent(Base):
+    """One Event as received (from a provider's webhook or our own pixel and redirects).
+
+    ``(provider, provider_event_id)`` is unique so that a replayed webhook inserts nothing.
+    ``delivery_id`` and ``send_id`` come from the message's custom_args and are not foreign
+    keys: an event is kept even when it names a delivery this store has since erased.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_event_id", name="uq_events_provider_event"),
+        Index("ix_events_send_type", "send_id", "type"),
+        Index("ix_events_delivery", "delivery_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))  # "sendgrid", "own"
+    provider_event_id: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(20))  # tracking.events.EventType
+    bounce: Mapped[str | None] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[datetime]
+    email: Mapped[str] = mapped_column(String(320), default="")
+    url: Mapped[str] = mapped_column(Text, default="")
+    user_agent: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    provider_message_id: Mapped[str] = mapped_column(String(200), default="")
+    machine: Mapped[bool] = mapped_column(Boolean, default=False)  # proxy open or link scanner
+    delivery_id: Mapped[int | None] = mapped_column(BigInteger)
+    send_id: Mapped[int | None] = mapped_column(BigInteger)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+
+
+class DeliveryOutcome(Base):
+    """What the provider last said of a Delivery (delivered, deferred, bounced, dropped).
+
+    Kept beside the ledger rather than in it: the worker owns ``deliveries.status``
+    (pending/submitted/failed), events only ever add what happened after submission.
+    """
+
+    __tablename__ = "delivery_outcomes"
+    __table_args__ = (Index("ix_delivery_outcomes_send", "send_id", "outcome"),)
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    send_id: Mapped[int] = mapped_column(BigInteger)
+    outcome: Mapped[str] = mapped_column(String(20))
+    bounce: Mapped[str | None] = mapped_column(String(10))
+    occurred_at: Mapped[datetime]
+
+
+class TrackedLink(Base):
+    """A link of a Send rewritten for our click tracking: a click token names its id, never a
+    URL, so the redirect can only lead where the issue itself pointed."""
+
+    __tablename__ = "links"
+    __table_args__ = (UniqueConstraint("send_id", "url_hash", name="uq_links_send_url"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    send_id: Mapped[int] = mapped_column(ForeignKey("sends.id", ondelete="CASCADE"))
+    url_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex: URLs are too long to index
+    url: Mapped[str] = mapped_column(Text)
