@@ -142,6 +142,15 @@ class DeliverySettings(_Section):
         8, description="Submissions of one batch before a retryable refusal counts as failed.", ge=1
     )
 
+class ScheduleSettings(_Section):
+    grace: float = Field(
+        3600.0,
+        description="Seconds a scheduled send may start late (the service was down); "
+        "later, it is marked missed and not sent.",
+        ge=0,
+    )
+
+
 
 class Settings(_Section):
     database_url: str = Field(
@@ -167,6 +176,7 @@ class Settings(_Section):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)  # type: ignore[arg-type]
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)  # type: ignore[arg-type]
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod

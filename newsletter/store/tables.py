@@ -368,3 +368,44 @@ class TrackedLink(Base):
     send_id: Mapped[int] = mapped_column(ForeignKey("sends.id", ondelete="CASCADE"))
     url_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex: URLs are too long to index
     url: Mapped[str] = mapped_column(Text)
+
+
+# --- schedules ------------------------------------------------------------------------------
+# APScheduler keeps its own job table (apscheduler_jobs) for *when* to wake up; this record is
+# ours: what to send, and what became of it, so that a missed or refused schedule is reported.
+
+SCHEDULE_SCHEDULED = "scheduled"
+SCHEDULE_STARTED = "started"
+SCHEDULE_MISSED = "missed"
+SCHEDULE_REFUSED = "refused"
+SCHEDULE_CANCELLED = "cancelled"
+SCHEDULE_STATUSES = (
+    SCHEDULE_SCHEDULED,
+    SCHEDULE_STARTED,
+    SCHEDULE_MISSED,
+    SCHEDULE_REFUSED,
+    SCHEDULE_CANCELLED,
+)
+
+
+class ScheduledSend(Base):
+    """A send to start at a given moment (UTC), and what happened when that moment came."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_status", "status", "run_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    issue_file: Mapped[str] = mapped_column(Text)
+    issue_slug: Mapped[str] = mapped_column(String(200))
+    issue_kind: Mapped[str] = mapped_column(String(40))
+    list_name: Mapped[str] = mapped_column(String(100))
+    segment_name: Mapped[str | None] = mapped_column(String(100))
+    transport: Mapped[str] = mapped_column(String(40))
+    run_at: Mapped[datetime]
+    # Known when scheduled; checked again when the job fires (the file may have changed).
+    embargo_until: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    send_id: Mapped[int | None] = mapped_column(ForeignKey("sends.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
