@@ -196,8 +196,12 @@ class MimeBuilder:
 
 
 def message_id(batch: BatchMessage, recipient: Recipient) -> str:
-    """Stable per Delivery, so a person-approved resend shows up as the same message."""
-    return f"<{batch.send_id}.{recipient.delivery_id}@{batch.sender.domain}>"
+    """Stable per Delivery, so a person-approved resend shows up as the same message.
+
+    The issue's slug keeps ids of different issues apart even when a new store starts its
+    numbering again (sends and deliveries are counters of one database)."""
+    issue = "".join(c if c.isalnum() or c in "-_" else "-" for c in batch.issue_id)
+    return f"<{batch.send_id}.{recipient.delivery_id}.{issue}@{batch.sender.domain}>"
 
 
 def quoted_printable(value: str) -> bytes:

@@ -127,7 +127,7 @@ def test_headers_for_unsubscribe_and_list(make_batch: MakeBatch) -> None:
     )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Id"] == "<infolettre.example.org>"
-    assert message["Message-ID"] == "<s1.d0@example.org>"
+    assert message["Message-ID"] == "<s1.d0.42@example.org>"
     assert message["Reply-To"] == "equipe@example.org"
     assert message["From"].addresses[0].addr_spec == "infolettre@example.org"
     assert message["Date"].datetime == DATE
