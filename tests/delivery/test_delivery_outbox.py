@@ -38,7 +38,7 @@ def test_outbox_writes_one_complete_eml_per_delivery(tmp_path: Path, make_batch:
         "text/plain",
         "text/html",
     }
-    assert result.recipients[0].provider_message_id == "<s1.d0@example.org>"
+    assert result.recipients[0].provider_message_id == "<s1.d0.42@example.org>"
 
 
 def test_outbox_submitting_again_replaces_instead_of_doubling(
