@@ -142,6 +142,21 @@ class DeliverySettings(_Section):
         8, description="Submissions of one batch before a retryable refusal counts as failed.", ge=1
     )
 
+
+class TrackingSettings(_Section):
+    open_tracking: bool = Field(
+        True, description="Add our open pixel to SMTP and outbox sends (off: no pixel at all)."
+    )
+    click_tracking: bool = Field(
+        True, description="Route the links of SMTP and outbox sends through our click redirect."
+    )
+    scanner_seconds: float = Field(
+        2.0,
+        description="Clicks this soon after sending are counted as link scanners, not people.",
+        ge=0,
+    )
+
+
 class ScheduleSettings(_Section):
     grace: float = Field(
         3600.0,
@@ -149,7 +164,6 @@ class ScheduleSettings(_Section):
         "later, it is marked missed and not sent.",
         ge=0,
     )
-
 
 
 class Settings(_Section):
@@ -177,6 +191,7 @@ class Settings(_Section):
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)  # type: ignore[arg-type]
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod
