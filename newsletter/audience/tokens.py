@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -41,8 +42,16 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@functools.lru_cache(maxsize=8)
+def _keyed(key: bytes) -> hmac.HMAC:
+    # Keying HMAC costs as much as hashing a short token: key once, copy per token.
+    return hmac.new(key, b"newsletter-token\x00", hashlib.sha256)
+
+
 def _mac(key: bytes, payload: bytes) -> bytes:
-    return hmac.new(key, b"newsletter-token\x00" + payload, hashlib.sha256).digest()
+    mac = _keyed(key).copy()
+    mac.update(payload)
+    return mac.digest()
 
 
 def make_token(

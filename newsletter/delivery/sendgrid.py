@@ -99,7 +99,10 @@ def build_request(batch: BatchMessage) -> SendGridRequest:
             rejected.append(_reject(recipient.delivery_id, "address already in this batch"))
             continue
         substitutions = content.personalization.substitutions(recipient.fields)
-        size = sum(len(k.encode()) + len(v.encode()) for k, v in substitutions.items())
+        # A character takes at most 4 bytes in UTF-8: only a bound past the limit needs the
+        # exact count, which is the costly part of this loop for a batch of 1,000.
+        bound = 4 * sum(len(k) + len(v) for k, v in substitutions.items())
+        size = bound if bound <= MAX_SUBSTITUTIONS_BYTES else _utf8_size(substitutions)
         if size > MAX_SUBSTITUTIONS_BYTES:
             rejected.append(
                 _reject(
@@ -308,3 +311,7 @@ def _bytes(body: Any) -> bytes:
     if isinstance(body, bytes):
         return body
     return str(body or "").encode()
+
+
+def _utf8_size(substitutions: dict[str, str]) -> int:
+    return sum(len(k.encode()) + len(v.encode()) for k, v in substitutions.items())
