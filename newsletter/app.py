@@ -1,4 +1,4 @@
-"""The one place of wiring: builds the store, the transports and the worker from settings.
+"""The one place of wiring: builds the store, the transports, the worker and the scheduler.
 
 Commands and the web app ask here for ready collaborators instead of assembling them, so that
 what the configuration means is decided once.
@@ -16,6 +16,7 @@ from newsletter.delivery.result import Transport
 from newsletter.delivery.transports import transport_from_settings
 from newsletter.delivery.worker import TransportFactory, Worker, WorkerOptions
 from newsletter.delivery.worker_batch import Links
+from newsletter.schedule.scheduler import SendScheduler
 from newsletter.store import Store, open_workspace_store
 from newsletter.store import schema as store_schema
 from newsletter.store.engine import database_url, open_engine
@@ -72,3 +73,9 @@ def worker_options(workspace: Workspace) -> WorkerOptions:
 
 def worker(workspace: Workspace, store: Store) -> Worker:
     return Worker(store, transport_factory(workspace), links(workspace), worker_options(workspace))
+
+
+def scheduler(workspace: Workspace, store: Store) -> SendScheduler:
+    """The scheduler over the workspace's store; the caller starts it (serve) or only opens its
+    job table (the `schedule` commands)."""
+    return SendScheduler(workspace, store, transport_factory(workspace))

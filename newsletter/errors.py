@@ -14,6 +14,7 @@
     ├── StoreError                  the database
     │   └── SchemaError             a schema this version does not know, or one to upgrade
     ├── DeliveryError               transports and the send ledger
+    ├── ScheduleError               a time, schedule or embargo that forbids scheduling
     └── TrackingError               provider events and our own tracking
         └── WebhookError            a webhook request refused; nothing from it may be stored
             ├── WebhookSignatureError   signature missing, not base64, or not ours
@@ -140,6 +141,10 @@ class SchemaError(StoreError):
 
 class DeliveryError(NewsletterError):
     """A transport or the send ledger failed."""
+
+
+class ScheduleError(NewsletterError):
+    """A time that cannot be read or is past, a schedule that cannot change, an embargo."""
 
 
 class TrackingError(NewsletterError):

@@ -96,4 +96,10 @@ def main() -> None:
 
 
 # Command modules register themselves on `app` when imported.
-from newsletter.cli import commands_audience, commands_content, commands_delivery, commands_web  # noqa: E402, F401
+from newsletter.cli import (  # noqa: E402, F401
+    commands_audience,
+    commands_content,
+    commands_delivery,
+    commands_schedule,
+    commands_web,
+)

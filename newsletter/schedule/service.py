@@ -1,0 +1,240 @@
+"""What scheduling means, apart from APScheduler: create, move, cancel, and the decision taken
+when a schedule's time comes (start the send, or mark it missed or refused, with the reason).
+
+The embargo of a communiqué is checked when it is scheduled or moved (against the time it is to
+go out) and again when it fires (against the clock): the issue file may have changed since.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from newsletter.audience.lists import get_list
+from newsletter.audience.segments import get_segment
+from newsletter.config import Workspace
+from newsletter.delivery.result import Transport
+from newsletter.delivery.service import render_for_send, start_send
+from newsletter.errors import NewsletterError, ScheduleError
+from newsletter.store import Store
+from newsletter.store.tables import (
+    SCHEDULE_CANCELLED,
+    SCHEDULE_MISSED,
+    SCHEDULE_REFUSED,
+    SCHEDULE_SCHEDULED,
+    SCHEDULE_STARTED,
+    ScheduledSend,
+)
+
+log = logging.getLogger(__name__)
+
+TransportFactory = Callable[[str], Transport]
+
+
+@dataclass(frozen=True)
+class Request:
+    """A send to schedule, as the command line gives it."""
+
+    issue_file: Path
+    run_at: datetime  # aware
+    list_name: str
+    segment_name: str | None
+    transport: str
+
+
+def create(
+    store: Store, workspace: Workspace, request: Request, *, now: datetime | None = None
+) -> ScheduledSend:
+    """Check everything that can be checked now, then record the schedule (not yet the job)."""
+    moment = now or datetime.now(UTC)
+    run_at = request.run_at.astimezone(UTC)
+    _require_future(run_at, moment)
+    # Rendered as of the moment it is to go out: an embargo later than that is refused here.
+    rendered = render_for_send(request.issue_file, workspace, now=run_at)
+    with store.session() as session:
+        membership_list = get_list(session, request.list_name)
+        if request.segment_name is not None:
+            segment, _rules = get_segment(session, request.segment_name)
+            if segment.list_id != membership_list.id:
+                raise ScheduleError(
+                    f"--segment {request.segment_name}: it belongs to another list than "
+                    f"{request.list_name}"
+                )
+        record = ScheduledSend(
+            issue_file=str(request.issue_file.resolve()),
+            issue_slug=rendered.issue.slug,
+            issue_kind=rendered.issue.kind,
+            list_name=request.list_name,
+            segment_name=request.segment_name,
+            transport=request.transport,
+            run_at=run_at,
+            embargo_until=rendered.issue.embargo_until,
+            status=SCHEDULE_SCHEDULED,
+            reason="",
+            created_at=moment,
+            updated_at=moment,
+        )
+        session.add(record)
+        session.flush()
+        session.expunge(record)
+    return record
+
+
+def get(store: Store, schedule_id: int) -> ScheduledSend:
+    with store.session() as session:
+        record = session.get(ScheduledSend, schedule_id)
+        if record is None:
+            raise ScheduleError(f"no schedule {schedule_id}: see `newsletter schedules list`")
+        session.expunge(record)
+    return record
+
+
+def listed(store: Store, *, limit: int = 100) -> list[ScheduledSend]:
+    """The latest schedules, soonest pending first, then the others newest first."""
+    with store.session() as session:
+        found = list(
+            session.scalars(
+                select(ScheduledSend).order_by(ScheduledSend.run_at.desc()).limit(limit)
+            )
+        )
+        session.expunge_all()
+    pending = sorted((r for r in found if r.status == SCHEDULE_SCHEDULED), key=lambda r: r.run_at)
+    return pending + [r for r in found if r.status != SCHEDULE_SCHEDULED]
+
+
+def cancel(store: Store, schedule_id: int, *, now: datetime | None = None) -> None:
+    _change(store, schedule_id, "cancel", status=SCHEDULE_CANCELLED, reason="cancelled by a person",
+            updated_at=now or datetime.now(UTC))  # fmt: skip
+
+
+def move(
+    store: Store,
+    workspace: Workspace,
+    schedule_id: int,
+    run_at: datetime,
+    *,
+    now: datetime | None = None,
+) -> ScheduledSend:
+    """Give a pending schedule a new time, refused before the issue's embargo."""
+    moment = now or datetime.now(UTC)
+    run_at = run_at.astimezone(UTC)
+    _require_future(run_at, moment)
+    record = get(store, schedule_id)
+    render_for_send(Path(record.issue_file), workspace, now=run_at)
+    _change(store, schedule_id, "move", run_at=run_at, updated_at=moment)
+    return get(store, schedule_id)
+
+
+def _change(store: Store, schedule_id: int, action: str, **values: object) -> None:
+    with store.engine.begin() as conn:
+        done = conn.execute(
+            update(ScheduledSend)
+            .where(ScheduledSend.id == schedule_id, ScheduledSend.status == SCHEDULE_SCHEDULED)
+            .values(**values)
+        ).rowcount
+    if not done:
+        record = get(store, schedule_id)  # raises when there is no such schedule
+        raise ScheduleError(
+            f"schedule {schedule_id} is {record.status}, not scheduled: there is nothing to "
+            f"{action}"
+        )
+
+
+def _require_future(run_at: datetime, now: datetime) -> None:
+    if run_at <= now:
+        raise ScheduleError(
+            f"--at: {run_at:%Y-%m-%d %H:%M} UTC is not in the future; give a later time"
+        )
+
+
+@dataclass(frozen=True)
+class Firing:
+    """What became of a schedule whose time came."""
+
+    status: str
+    reason: str = ""
+    send_id: int | None = None
+
+
+def fire(
+    store: Store,
+    workspace: Workspace,
+    transports: TransportFactory,
+    schedule_id: int,
+    *,
+    grace: timedelta,
+    now: datetime | None = None,
+) -> Firing:
+    """Start the scheduled send if it may go now; otherwise record why not."""
+    moment = now or datetime.now(UTC)
+    with store.session() as session:
+        record = session.get(ScheduledSend, schedule_id)
+        if record is None or record.status != SCHEDULE_SCHEDULED:
+            # Cancelled (its job removal may have raced the firing) or already handled.
+            return Firing(record.status if record else "gone", "not pending")
+        session.expunge(record)
+    if moment < record.run_at:
+        # The job woke before the recorded time (moved by hand?): the record decides.
+        return Firing(SCHEDULE_SCHEDULED, "not yet")
+    late = moment - record.run_at
+    if late > grace:
+        reason = (
+            f"due {record.run_at:%Y-%m-%d %H:%M} UTC, the service was down until "
+            f"{moment:%Y-%m-%d %H:%M} UTC ({_minutes(late)} late, grace {_minutes(grace)}); "
+            "not sent so late: schedule it again if it should still go"
+        )
+        return _settle(store, record, SCHEDULE_MISSED, reason, moment)
+    try:
+        rendered = render_for_send(Path(record.issue_file), workspace, now=moment)
+    except NewsletterError as err:
+        return _settle(store, record, SCHEDULE_REFUSED, str(err), moment)
+    # Claimed before the send is created, so that two schedulers never start it twice.
+    if _settle(store, record, SCHEDULE_STARTED, "", moment).status != SCHEDULE_STARTED:
+        return Firing(SCHEDULE_STARTED, "taken by another scheduler")
+    try:
+        transport = transports(record.transport)
+        transport.close()  # only its name and batch shape are needed here
+        send_id = start_send(
+            store, rendered, list_name=record.list_name, segment_name=record.segment_name,
+            transport=transport, issue_file=record.issue_file,
+        )  # fmt: skip
+    except NewsletterError as err:
+        _set(store, record.id, status=SCHEDULE_REFUSED, reason=str(err), updated_at=moment)
+        log.warning("schedule %s refused: %s", record.id, err)
+        return Firing(SCHEDULE_REFUSED, str(err))
+    _set(store, record.id, send_id=send_id, reason=f"send {send_id}", updated_at=moment)
+    log.info("schedule %s started send %s (%s)", record.id, send_id, record.issue_slug)
+    return Firing(SCHEDULE_STARTED, f"send {send_id}", send_id)
+
+
+def _settle(
+    store: Store, record: ScheduledSend, status: str, reason: str, moment: datetime
+) -> Firing:
+    with store.engine.begin() as conn:
+        done = conn.execute(
+            update(ScheduledSend)
+            .where(ScheduledSend.id == record.id, ScheduledSend.status == SCHEDULE_SCHEDULED)
+            .values(status=status, reason=reason, updated_at=moment)
+        ).rowcount
+    if not done:
+        return Firing("taken", "changed meanwhile")
+    if status != SCHEDULE_STARTED:
+        log.warning("schedule %s (%s) %s: %s", record.id, record.issue_slug, status, reason)
+    return Firing(status, reason)
+
+
+def _set(store: Store, schedule_id: int, **values: object) -> None:
+    with store.session() as session:
+        session.execute(
+            update(ScheduledSend).where(ScheduledSend.id == schedule_id).values(**values)
+        )
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
