@@ -6,6 +6,8 @@ what the configuration means is decided once.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -20,6 +22,8 @@ from newsletter.schedule.scheduler import SendScheduler
 from newsletter.store import Store, open_workspace_store
 from newsletter.store import schema as store_schema
 from newsletter.store.engine import database_url, open_engine
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -79,3 +83,41 @@ def scheduler(workspace: Workspace, store: Store) -> SendScheduler:
     """The scheduler over the workspace's store; the caller starts it (serve) or only opens its
     job table (the `schedule` commands)."""
     return SendScheduler(workspace, store, transport_factory(workspace))
+
+
+@contextmanager
+def background(workspace: Workspace) -> Iterator[None]:
+    """The scheduler and a send worker running beside the web app (`newsletter serve`).
+
+    On leaving, the scheduler stops first (no new send starts), then the worker finishes the
+    Batch in hand and stops: a send stopped between Batches resumes at the next start.
+    """
+    store = open_workspace_store(workspace)
+    try:
+        runner = worker(workspace, store)
+        recovered = runner.recover()
+        if recovered:
+            log.warning("%s batch(es) found in submitting are now uncertain", recovered)
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=_work, args=(runner, stop), name="send-worker", daemon=True
+        )
+        sends = scheduler(workspace, store)
+        sends.start()
+        try:
+            thread.start()
+            yield
+        finally:
+            sends.shutdown()
+            stop.set()
+            thread.join()
+    finally:
+        store.close()
+
+
+def _work(runner: Worker, stop: threading.Event) -> None:
+    try:
+        runner.run(until_idle=False, stop=stop)
+    except Exception:
+        # The web app stays up; the send stays resumable by `newsletter worker`.
+        log.exception("the send worker stopped")

@@ -1,4 +1,4 @@
-"""The `serve` command: the web app on uvicorn (the scheduler and the send worker join later)."""
+"""The `serve` command: the web app on uvicorn, the scheduler and a send worker in one process."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from newsletter import app as wiring
 from newsletter.cli import app, console, state
 from newsletter.config import ENV_PREFIX
 from newsletter.store import open_workspace_store
@@ -26,9 +27,10 @@ def serve(
         typer.Option("--port", help="Port to listen on (default: web.port).", min=1, max=65535),
     ] = None,
 ) -> None:
-    """Serve the public pages (subscribe, confirm, unsubscribe, preferences).
+    """Serve the public pages, run scheduled sends at their time, and drive sends.
 
-    Stops cleanly on SIGTERM or Ctrl-C: requests under way finish, then the store closes.
+    Stops cleanly on SIGTERM or Ctrl-C: requests under way finish, the scheduler stops, the
+    worker finishes the batch in hand (a send resumes at the next start), then the store closes.
     """
     # Imported here: uvicorn costs every other command time for nothing.
     import uvicorn
@@ -58,6 +60,7 @@ def serve(
     received: list[int] = []
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda signum, _frame: received.append(signum))
-    uvicorn.Server(config).run()
+    with wiring.background(workspace):
+        uvicorn.Server(config).run()
     if received:
         console.print(f"stopped on {signal.Signals(received[0]).name}")
