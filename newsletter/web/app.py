@@ -19,7 +19,14 @@ from newsletter.audience.tokens import secret_key
 from newsletter.config import Workspace, load_workspace
 from newsletter.delivery import Transport, transport_from_settings
 from newsletter.store import open_workspace_store
-from newsletter.web import preferences, subscribe, tracking_routes, unsubscribe, webhooks
+from newsletter.web import (
+    archive,
+    preferences,
+    subscribe,
+    tracking_routes,
+    unsubscribe,
+    webhooks,
+)
 from newsletter.web.context import WebContext, page_environment, web
 from newsletter.web.errors import NotFound, PageError
 from newsletter.web.i18n import LANGUAGES
@@ -70,6 +77,7 @@ def create_app(
     app.include_router(subscribe.router)
     app.include_router(unsubscribe.router)
     app.include_router(preferences.router)
+    app.include_router(archive.router)
     app.include_router(webhooks.router)
     app.include_router(tracking_routes.router)
     app.add_exception_handler(PageError, _page_error)  # type: ignore[arg-type]

@@ -1,0 +1,138 @@
+"""The public archive: the web version of each sent issue, its index, its RSS feed, and the
+newsroom of communiqués.
+
+Only Sends that are done appear, as frozen when they went out; their personalization tokens are
+filled with neutral values (no name, and unsubscribe or preference links that name no one but
+lead to a note on how to manage one's subscription). A communiqué appears only once its
+embargo has passed, even if a Send of it exists (defence in depth: a Send is refused before).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from newsletter.render.personalize import PersonalizationTemplate
+from newsletter.store.tables import SEND_DONE, ScheduledSend, Send, SendContent
+from newsletter.web.context import SAFETY_HEADERS, WebContext, web
+from newsletter.web.errors import NotFound
+
+router = APIRouter()
+
+COMMUNIQUE = "communique"
+# The issue's own HTML is served as it was mailed: it may load images from anywhere https.
+PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One sent issue in one language."""
+
+    slug: str
+    kind: str
+    language: str
+    subject: str
+    sent_at: datetime
+    send_id: int
+
+
+def sent_entries(ctx: WebContext, *, kind: str | None = None) -> list[Entry]:
+    """The latest done Send of each issue, per language, newest first, embargoes respected."""
+    now = ctx.clock()
+    query = (
+        select(Send.id, Send.issue_slug, Send.issue_kind, Send.finished_at, Send.created_at,
+               SendContent.language, SendContent.subject)
+        .join(SendContent, SendContent.send_id == Send.id)
+        .where(Send.status == SEND_DONE)
+        .order_by(Send.id.desc())
+    )
+    if kind is not None:
+        query = query.where(Send.issue_kind == kind)
+    with ctx.store.session() as session:
+        rows = session.execute(query).all()
+        embargoed = set(
+            session.scalars(
+                select(ScheduledSend.issue_slug).where(ScheduledSend.embargo_until > now)
+            )
+        )
+    seen: set[tuple[str, str]] = set()
+    entries = []
+    for send_id, slug, issue_kind, finished, created, language, subject in rows:
+        if (slug, language) in seen or slug in embargoed:
+            continue
+        seen.add((slug, language))
+        entries.append(Entry(slug, issue_kind, language, subject, finished or created, send_id))
+    return entries
+
+
+def _neutral_fields(ctx: WebContext, slug: str, language: str) -> dict[str, str]:
+    about = f"{ctx.base_url}/archive?lang={language}#about"
+    return {
+        "first_name": "",
+        "email": "",
+        "unsubscribe_url": about,
+        "preferences_url": about,
+        "web_url": f"{ctx.base_url}/archive/{slug}/{language}",
+    }
+
+
+@router.get("/archive", response_class=HTMLResponse)
+def archive_index(request: Request) -> HTMLResponse:
+    ctx = web(request)
+    language = ctx.language(request)
+    entries = sent_entries(ctx)
+    return ctx.page(request, "archive.html", language, entries=entries,
+                    headers=PUBLIC_CACHE)  # fmt: skip
+
+
+@router.get("/newsroom", response_class=HTMLResponse)
+def newsroom(request: Request) -> HTMLResponse:
+    ctx = web(request)
+    language = ctx.language(request)
+    entries = sent_entries(ctx, kind=COMMUNIQUE)
+    return ctx.page(request, "newsroom.html", language, entries=entries, headers=PUBLIC_CACHE)
+
+
+@router.get("/archive/feed.xml")
+def archive_feed(request: Request) -> Response:
+    ctx = web(request)
+    rss = ET.Element("rss", version="2.0")
+    channel = ET.SubElement(rss, "channel")
+    ET.SubElement(channel, "title").text = ctx.settings.brand.name
+    ET.SubElement(channel, "link").text = f"{ctx.base_url}/archive"
+    ET.SubElement(channel, "description").text = ctx.settings.brand.name
+    for entry in sent_entries(ctx):
+        item = ET.SubElement(channel, "item")
+        url = f"{ctx.base_url}/archive/{entry.slug}/{entry.language}"
+        ET.SubElement(item, "title").text = entry.subject
+        ET.SubElement(item, "link").text = url
+        ET.SubElement(item, "guid", isPermaLink="true").text = url
+        ET.SubElement(item, "pubDate").text = format_datetime(entry.sent_at, usegmt=True)
+        ET.SubElement(item, "category").text = entry.kind
+    body = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return Response(body, media_type="application/rss+xml; charset=utf-8",
+                    headers={**SAFETY_HEADERS, **PUBLIC_CACHE})  # fmt: skip
+
+
+@router.get("/archive/{slug}/{language}", response_class=HTMLResponse)
+def web_version(request: Request, slug: str, language: str) -> HTMLResponse:
+    ctx = web(request)
+    entry = next(
+        (e for e in sent_entries(ctx) if e.slug == slug and e.language == language), None
+    )
+    if entry is None:
+        raise NotFound()
+    with ctx.store.session() as session:
+        content = session.get(SendContent, (entry.send_id, language))
+        assert content is not None  # the entry was read from it
+        subject, html, text = content.subject, content.html, content.text
+    filled = PersonalizationTemplate(subject, html, text).fill(
+        _neutral_fields(ctx, slug, language)
+    )
+    return HTMLResponse(filled.html, headers={**SAFETY_HEADERS, **PUBLIC_CACHE})
