@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import newsletter
 from newsletter.config import CONFIG_FILE, Workspace, declared_settings
 from newsletter.content.model import Issue
 from newsletter.errors import NewsletterError
+from newsletter.files import write_atomically
 from newsletter.render import RenderedIssue
 from newsletter.render.personalize import FIELDS
 
@@ -112,19 +112,7 @@ def write_rendered(
         files.append((out / f"{issue.slug}.{result.language}.html", html))
         files.append((out / f"{issue.slug}.{result.language}.txt", text))
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_texts(files)
+    for path, content in files:
+        write_atomically(path, content)
     return [path for path, _ in files]
 
-
-def atomic_write_texts(files: Iterable[tuple[Path, str]]) -> None:
-    """Write each file through a temporary file renamed into place, so none is left half-written."""
-    for path, content in files:
-        # open() rather than mkstemp() so the file gets the usual umask-based mode, not 0600.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "w", encoding="utf-8", newline="") as handle:
-                handle.write(content)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise

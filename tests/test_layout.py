@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "newsletter"
 RANKS = {
     "errors": 0,
     "config": 0,
+    "files": 0,
     "content": 1,
     "store": 1,
     "render": 2,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -15,6 +13,7 @@ from sqlalchemy.orm import Session
 from newsletter.audience.lists import get_list
 from newsletter.audience.segments import conditions, get_segment
 from newsletter.errors import AudienceError
+from newsletter.files import atomic_writer
 from newsletter.store.tables import MEMBERSHIP_STATUSES, Consent, Membership, Subscriber
 
 COLUMNS = (
@@ -78,12 +77,5 @@ def export_to_file(
 ) -> None:
     """Write ``rows`` to ``path`` through a temporary file, so a failure leaves no half file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        encoding = "utf-8-sig" if bom else "utf-8"
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            write_csv(rows, handle, delimiter=delimiter)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path, encoding="utf-8-sig" if bom else "utf-8") as handle:
+        write_csv(rows, handle, delimiter=delimiter)

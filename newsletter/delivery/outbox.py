@@ -7,8 +7,6 @@ the outbox can never hold one recipient twice.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from newsletter.delivery.message import BatchMessage
 from newsletter.delivery.mime import MimeBuilder, message_id
 from newsletter.delivery.result import BatchResult, Outcome, RecipientResult, combine
 from newsletter.errors import DeliveryError
+from newsletter.files import write_atomically
 
 
 class OutboxTransport:
@@ -60,14 +59,3 @@ class OutboxTransport:
     def close(self) -> None:
         """Nothing to release."""
 
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``target``, then rename it into place."""
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
