@@ -22,6 +22,24 @@ def skip_unless_available(kind: str, reason: str) -> None:
     pytest.skip(reason)
 
 
+# Debian's Chromium, never a downloaded browser; the flags keep it off the (closed) network.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists():
+        skip_unless_available("browser", f"{CHROMIUM} is missing: install Debian's chromium")
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     """A copy of the example workspace (the repository root) in a temporary directory."""

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from newsletter.config import Workspace
 from newsletter.content.model import Issue
 from newsletter.render import render_issue
-from tests.conftest import skip_unless_available
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +16,7 @@ def card_boxes(html: str, width: int) -> list[dict[str, float]]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": width, "height": 900})
             # Offline: every request other than the document itself is refused.
@@ -47,8 +34,7 @@ def card_boxes(html: str, width: int) -> list[dict[str, float]]:
 
 @pytest.fixture
 def infolettre_html(workspace: Workspace, infolettre: Issue) -> str:
-    if not CHROMIUM.exists():
-        skip_unless_available("browser", f"{CHROMIUM} is missing: install Debian's chromium")
+    require_chromium()
     rendered = render_issue(infolettre, "fr", workspace)
     return rendered.personalization.fill(
         {

@@ -16,20 +16,9 @@ from newsletter.config import Workspace
 from newsletter.delivery import MemoryTransport
 from newsletter.store import Store
 from newsletter.web import create_app
-from tests.conftest import skip_unless_available
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.web.test_subscribe import statuses
 from tests.web.web_fixtures import on_store, seed_lists, text_of
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = pytest.mark.browser
 
@@ -45,8 +34,7 @@ def served(
     workspace: Workspace, db_url: str, store: Store, transport: MemoryTransport
 ) -> Iterator[str]:
     """The app on a free port; yields its base URL."""
-    if not CHROMIUM.exists():
-        skip_unless_available("browser", f"{CHROMIUM} is missing: install Debian's chromium")
+    require_chromium()
     seed_lists(store)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -80,7 +68,7 @@ def test_subscribe_confirm_preferences_unsubscribe(
 
     address = "camille.roy@example.com"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(locale="en-CA")
             page.goto(f"{served}/subscribe")
