@@ -76,7 +76,6 @@ def _bodies(url: str, total: int, signer: WebhookSigner) -> list[tuple[bytes, di
 
 def run(url: str, total: int) -> dict[str, float]:
     from newsletter.delivery.ledger import create_send
-
     from newsletter.store import schema
     from newsletter.store.engine import make_engine
 
@@ -153,8 +152,10 @@ def main() -> None:
         for name, url in databases:
             r = run(url, args.events)
             lost = int(r["events"] - r["stored"])
-            print(f"{name:<11} {r['events']:>8.0f} {r['posts']:>6.0f} {r['seconds']:>8.2f} "
-                  f"{r['per_second']:>9.0f} {r['stored']:>8.0f} {lost:>5} {r['refused']:>7.0f}")  # fmt: skip
+            print(
+                f"{name:<11} {r['events']:>8.0f} {r['posts']:>6.0f} {r['seconds']:>8.2f} "
+                f"{r['per_second']:>9.0f} {r['stored']:>8.0f} {lost:>5} {r['refused']:>7.0f}"
+            )
 
 
 if __name__ == "__main__":
