@@ -46,8 +46,15 @@ def sent_entries(ctx: WebContext, *, kind: str | None = None) -> list[Entry]:
     """The latest done Send of each issue, per language, newest first, embargoes respected."""
     now = ctx.clock()
     query = (
-        select(Send.id, Send.issue_slug, Send.issue_kind, Send.finished_at, Send.created_at,
-               SendContent.language, SendContent.subject)
+        select(
+            Send.id,
+            Send.issue_slug,
+            Send.issue_kind,
+            Send.finished_at,
+            Send.created_at,
+            SendContent.language,
+            SendContent.subject,
+        )
         .join(SendContent, SendContent.send_id == Send.id)
         .where(Send.status == SEND_DONE)
         .order_by(Send.id.desc())
@@ -123,16 +130,12 @@ def archive_feed(request: Request) -> Response:
 @router.get("/archive/{slug}/{language}", response_class=HTMLResponse)
 def web_version(request: Request, slug: str, language: str) -> HTMLResponse:
     ctx = web(request)
-    entry = next(
-        (e for e in sent_entries(ctx) if e.slug == slug and e.language == language), None
-    )
+    entry = next((e for e in sent_entries(ctx) if e.slug == slug and e.language == language), None)
     if entry is None:
         raise NotFound()
     with ctx.store.session() as session:
         content = session.get(SendContent, (entry.send_id, language))
         assert content is not None  # the entry was read from it
         subject, html, text = content.subject, content.html, content.text
-    filled = PersonalizationTemplate(subject, html, text).fill(
-        _neutral_fields(ctx, slug, language)
-    )
+    filled = PersonalizationTemplate(subject, html, text).fill(_neutral_fields(ctx, slug, language))
     return HTMLResponse(filled.html, headers={**SAFETY_HEADERS, **PUBLIC_CACHE})
