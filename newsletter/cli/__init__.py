@@ -100,6 +100,7 @@ from newsletter.cli import (  # noqa: E402, F401
     commands_audience,
     commands_content,
     commands_delivery,
+    commands_drafts,
     commands_report,
     commands_schedule,
     commands_web,

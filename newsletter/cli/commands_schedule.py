@@ -1,4 +1,4 @@
-"""Commands for scheduling: schedule, schedules list|cancel|move.
+"""Commands for scheduling: schedule, schedules list|cancel|move|recurring.
 
 They record what to send and write the job to the job table in the database; `newsletter serve`
 runs the jobs (it notices new ones within a few seconds).
@@ -14,10 +14,12 @@ from rich.table import Table
 
 from newsletter import app as wiring
 from newsletter.cli import app, console, state
-from newsletter.schedule import service
+from newsletter.schedule import recurring, service
 from newsletter.schedule.times import parse_at, shown, zone
 
-schedules_app = typer.Typer(help="Scheduled sends: list, cancel, move.", no_args_is_help=True)
+schedules_app = typer.Typer(
+    help="Scheduled sends: list, cancel, move; recurring drafts.", no_args_is_help=True
+)
 app.add_typer(schedules_app, name="schedules")
 
 AtOption = Annotated[
@@ -130,3 +132,55 @@ def schedules_move(
             scheduler.shutdown()
     console.print(f"schedule {schedule_id} moved to {shown(record.run_at, shown_zone)}",
                   highlight=False)  # fmt: skip
+
+
+@schedules_app.command("recurring")
+def schedules_recurring(
+    ctx: typer.Context,
+    template: Annotated[Path, typer.Argument(help="Issue template (see issues/README.md).")],
+    cron: Annotated[str, typer.Option("--cron", help='Cron, e.g. "0 8 * * 2" (Tuesday 8:00).')],
+    list_name: Annotated[str, typer.Option("--list", help="The list to send to.")],
+    segment: Annotated[str | None, typer.Option(help="A segment of that list.")] = None,
+    tz: Annotated[
+        str | None, typer.Option("--tz", help="Zone of --cron (default: the timezone setting).")
+    ] = None,
+    auto: Annotated[
+        bool,
+        typer.Option("--auto/--approve", help="Send each draft at once, or hold it (default)."),
+    ] = False,
+    transport_name: Annotated[
+        str | None, typer.Option("--transport", "-t", help="sendgrid, smtp or outbox.")
+    ] = None,
+) -> None:
+    """Assemble a draft infolettre from the template at each firing of --cron.
+
+    The template is assembled and rendered once now, so that its errors show now. Each draft is
+    held for `newsletter issues approve` unless --auto sends it at once.
+    """
+    workspace = state(ctx).workspace()
+    tz_name = tz or workspace.settings.timezone
+    shown_zone = zone(workspace.settings.timezone, where="timezone setting")
+    zone(tz_name, where="--tz" if tz else "timezone setting")
+    with wiring.workspace_store(workspace) as store:
+        transport = wiring.transport(workspace, transport_name)
+        transport.close()  # checked now; the worker makes its own
+        request = recurring.RecurringRequest(
+            template, cron, tz_name, list_name, segment, transport.name,
+            recurring.AUTO if auto else recurring.APPROVE,
+        )  # fmt: skip
+        record = recurring.create(store, workspace, request)
+        scheduler = wiring.scheduler(workspace, store)
+        scheduler.open_jobs()
+        try:
+            scheduler.add_recurring(record.id, cron, tz_name)
+        except BaseException:
+            service.cancel(store, record.id)  # no job: the record must not stay active
+            raise
+        finally:
+            scheduler.shutdown()
+    mode = "sent at once" if auto else "held for approval"
+    console.print(
+        f"schedule {record.id}: {record.issue_slug} drafts to {list_name}, {mode}; next at "
+        f"{shown(record.run_at, shown_zone)}",
+        highlight=False,
+    )

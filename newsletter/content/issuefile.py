@@ -283,3 +283,42 @@ class CommuniqueFile(_IssueFile):
     release: Literal["immediate"] | EmbargoFile = "immediate"
     contacts: list[ContactFile] = Field(default_factory=list)
     attachments: list[AttachmentFile] = Field(default_factory=list)
+
+
+class FromFeedFile(_File):
+    """Featured articles taken, when a draft is assembled, from the newest of a feed."""
+
+    source: str | PerLanguageSource  # a feed: URL or file path, or one per language
+    count: int = Field(3, gt=0, le=20)
+
+    def source_for(self, language: Language, fallback: Language) -> str | None:
+        if isinstance(self.source, str):
+            return self.source
+        variants = {"fr": self.source.fr, "en": self.source.en}
+        return variants[language] or variants[fallback]
+
+
+class FeaturedFromFeed(_File):
+    from_feed: FromFeedFile
+
+
+class InfolettreTemplateFile(InfolettreFile):
+    """An issue template (recurring schedules): an infolettre file without its date, whose
+    `featured:` may be `from_feed:`; its slug gets the date at each assembly."""
+
+    date: None = None  # type: ignore[assignment]
+    featured: list[FeaturedFile] | FeaturedFromFeed  # type: ignore[assignment]
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _no_date(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("a template has no date: each draft gets the date it is assembled")
+        return value
+
+    @field_validator("featured")
+    @classmethod
+    def _some_featured(cls, value: Any) -> Any:
+        if isinstance(value, list) and not value:
+            raise ValueError("give at least one article, or from_feed: {source, count}")
+        return value

@@ -86,10 +86,10 @@ def validate(located: Located, name: str) -> InfolettreFile | CommuniqueFile:
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise _file_error(err, located, name) from None
+        raise file_error(err, located, name) from None
 
 
-def _file_error(err: ValidationError, located: Located, name: str) -> IssueFileError:
+def file_error(err: ValidationError, located: Located, name: str) -> IssueFileError:
     errors = err.errors(include_url=False)
 
     # With unions, pydantic reports each alternative; the deepest error is the useful one.

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -26,14 +27,15 @@ from sqlalchemy import select
 from sqlalchemy.pool import NullPool
 
 from newsletter.config import Workspace
-from newsletter.schedule import service
+from newsletter.schedule import recurring, service
 from newsletter.schedule.service import Firing, TransportFactory
 from newsletter.store import Store, make_engine
-from newsletter.store.tables import SCHEDULE_SCHEDULED, ScheduledSend
+from newsletter.store.tables import SCHEDULE_RECURRING, SCHEDULE_SCHEDULED, ScheduledSend
 
 log = logging.getLogger(__name__)
 
 JOB_FUNCTION = "newsletter.schedule.scheduler:run_job"
+RECURRING_FUNCTION = "newsletter.schedule.scheduler:run_recurring"
 #: Another process (`newsletter schedule`) may add a job at any time; the running scheduler
 #: would otherwise sleep until the next job it knows of.
 WAKE_EVERY = 5.0
@@ -44,6 +46,20 @@ _active_lock = threading.Lock()
 
 def job_id(schedule_id: int) -> str:
     return f"schedule-{schedule_id}"
+
+
+def recurring_job_id(schedule_id: int) -> str:
+    return f"recurring-{schedule_id}"
+
+
+def run_recurring(schedule_id: int) -> None:
+    """What a stored cron job calls: one firing of a recurring schedule."""
+    with _active_lock:
+        active = _active
+    if active is None:
+        log.error("recurring schedule %s is due but no scheduler runs here", schedule_id)
+        return
+    active.fire_recurring(schedule_id)
 
 
 def run_job(schedule_id: int) -> None:
@@ -141,10 +157,32 @@ class SendScheduler:
             id=job_id(schedule_id), replace_existing=True,
         )  # fmt: skip
 
+    def add_recurring(self, schedule_id: int, cron: str, tz: str) -> None:
+        self._scheduler.add_job(
+            RECURRING_FUNCTION, recurring.cron_trigger(cron, ZoneInfo(tz)), args=(schedule_id,),
+            id=recurring_job_id(schedule_id), replace_existing=True,
+        )  # fmt: skip
+
     def remove(self, schedule_id: int) -> None:
         # Already fired, or never stored: the schedule's status says the rest.
-        with contextlib.suppress(JobLookupError):
-            self._scheduler.remove_job(job_id(schedule_id))
+        for name in (job_id(schedule_id), recurring_job_id(schedule_id)):
+            with contextlib.suppress(JobLookupError):
+                self._scheduler.remove_job(name)
+
+    def recurring_time(self, schedule_id: int) -> datetime | None:
+        job = self._scheduler.get_job(recurring_job_id(schedule_id))
+        return None if job is None else job.next_run_time
+
+    def fire_recurring(self, schedule_id: int) -> Firing:
+        try:
+            firing = recurring.fire(self.store, self.workspace, self.transports, schedule_id,
+                                    grace=self.grace, now=self.clock())  # fmt: skip
+        except Exception:
+            log.exception("recurring schedule %s: firing failed", schedule_id)
+            raise
+        if self.on_fired is not None:
+            self.on_fired(schedule_id, firing)
+        return firing
 
     def job_time(self, schedule_id: int) -> datetime | None:
         job = self._scheduler.get_job(job_id(schedule_id))
@@ -178,6 +216,17 @@ class SendScheduler:
         for schedule_id, run_at in pending:
             if self._scheduler.get_job(job_id(schedule_id)) is None:
                 self.add(schedule_id, run_at)
+        with self.store.session() as session:
+            cron_rows = list(
+                session.execute(
+                    select(ScheduledSend.id, ScheduledSend.cron, ScheduledSend.timezone).where(
+                        ScheduledSend.status == SCHEDULE_RECURRING
+                    )
+                )
+            )
+        for schedule_id, cron, tz in cron_rows:
+            if cron and tz and self._scheduler.get_job(recurring_job_id(schedule_id)) is None:
+                self.add_recurring(schedule_id, cron, tz)
 
 
 class _JobTable(BaseScheduler):  # type: ignore[misc]

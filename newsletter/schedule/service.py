@@ -23,8 +23,10 @@ from newsletter.delivery.service import render_for_send, start_send
 from newsletter.errors import NewsletterError, ScheduleError
 from newsletter.store import Store
 from newsletter.store.tables import (
+    SCHEDULE_AWAITING,
     SCHEDULE_CANCELLED,
     SCHEDULE_MISSED,
+    SCHEDULE_RECURRING,
     SCHEDULE_REFUSED,
     SCHEDULE_SCHEDULED,
     SCHEDULE_STARTED,
@@ -103,13 +105,16 @@ def listed(store: Store, *, limit: int = 100) -> list[ScheduledSend]:
             )
         )
         session.expunge_all()
-    pending = sorted((r for r in found if r.status == SCHEDULE_SCHEDULED), key=lambda r: r.run_at)
-    return pending + [r for r in found if r.status != SCHEDULE_SCHEDULED]
+    waiting = (SCHEDULE_SCHEDULED, SCHEDULE_RECURRING, SCHEDULE_AWAITING)
+    pending = sorted((r for r in found if r.status in waiting), key=lambda r: r.run_at)
+    return pending + [r for r in found if r.status not in waiting]
 
 
 def cancel(store: Store, schedule_id: int, *, now: datetime | None = None) -> None:
+    """Cancel a pending schedule, or a recurring one (its drafts stay as they are)."""
     _change(store, schedule_id, "cancel", status=SCHEDULE_CANCELLED, reason="cancelled by a person",
-            updated_at=now or datetime.now(UTC))  # fmt: skip
+            updated_at=now or datetime.now(UTC),
+            pending=(SCHEDULE_SCHEDULED, SCHEDULE_RECURRING))  # fmt: skip
 
 
 def move(
@@ -130,11 +135,18 @@ def move(
     return get(store, schedule_id)
 
 
-def _change(store: Store, schedule_id: int, action: str, **values: object) -> None:
+def _change(
+    store: Store,
+    schedule_id: int,
+    action: str,
+    *,
+    pending: tuple[str, ...] = (SCHEDULE_SCHEDULED,),
+    **values: object,
+) -> None:
     with store.engine.begin() as conn:
         done = conn.execute(
             update(ScheduledSend)
-            .where(ScheduledSend.id == schedule_id, ScheduledSend.status == SCHEDULE_SCHEDULED)
+            .where(ScheduledSend.id == schedule_id, ScheduledSend.status.in_(pending))
             .values(**values)
         ).rowcount
     if not done:

@@ -379,12 +379,20 @@ SCHEDULE_STARTED = "started"
 SCHEDULE_MISSED = "missed"
 SCHEDULE_REFUSED = "refused"
 SCHEDULE_CANCELLED = "cancelled"
+#: A cron schedule that assembles drafts (0005); its run_at is the next firing.
+SCHEDULE_RECURRING = "recurring"
+#: A draft assembled by a recurring schedule, held until a person approves or rejects it.
+SCHEDULE_AWAITING = "awaiting-approval"
+SCHEDULE_REJECTED = "rejected"
 SCHEDULE_STATUSES = (
     SCHEDULE_SCHEDULED,
     SCHEDULE_STARTED,
     SCHEDULE_MISSED,
     SCHEDULE_REFUSED,
     SCHEDULE_CANCELLED,
+    SCHEDULE_RECURRING,
+    SCHEDULE_AWAITING,
+    SCHEDULE_REJECTED,
 )
 
 
@@ -409,3 +417,9 @@ class ScheduledSend(Base):
     send_id: Mapped[int | None] = mapped_column(ForeignKey("sends.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # 0005, recurring schedules: issue_file is then the template, and the schedule's drafts
+    # are rows of their own naming it in recurring_id (no foreign key: SQLite cannot add one).
+    cron: Mapped[str | None] = mapped_column(String(120), default=None)
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    approval: Mapped[str | None] = mapped_column(String(10), default=None)  # approve | auto
+    recurring_id: Mapped[int | None] = mapped_column(Id, default=None, index=True)
