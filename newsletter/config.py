@@ -145,10 +145,12 @@ class DeliverySettings(_Section):
 
 class TrackingSettings(_Section):
     open_tracking: bool = Field(
-        True, description="Add our open pixel to SMTP and outbox sends (off: no pixel at all)."
+        True,
+        description="Open pixel: ours in SMTP and outbox sends, SendGrid's in SendGrid sends.",
     )
     click_tracking: bool = Field(
-        True, description="Route the links of SMTP and outbox sends through our click redirect."
+        True,
+        description="Click redirects: ours in SMTP and outbox sends, SendGrid's in SendGrid sends.",
     )
     scanner_seconds: float = Field(
         2.0,

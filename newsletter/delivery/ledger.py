@@ -4,13 +4,14 @@
 freezes the audience with one ``INSERT ... SELECT`` from the audience's eligibility query and
 cuts the Deliveries into Batches sized for the transport. Each Delivery's ``batch_no`` is
 computed in that same statement (a window function), so no row is read into Python and no
-second pass over a million rows is needed.
+second pass over a million rows is needed. With our own tracking on (``SendPlan.tracking``),
+the Send's links are recorded and its HTML rewritten for tracking here too, once per Send.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -31,6 +32,7 @@ from newsletter.store.tables import (
     SendAttachment,
     SendContent,
 )
+from newsletter.tracking import own_links as own
 
 deliveries_t = cast(Table, Delivery.__table__)
 batches_t = cast(Table, Batch.__table__)
@@ -52,6 +54,17 @@ class FrozenContent:
 
 
 @dataclass(frozen=True)
+class SendTracking:
+    """Open and click tracking of a Send: ours (SMTP, outbox), or the provider's (SendGrid),
+    whose click tracking must still leave the links to our own pages alone."""
+
+    base_url: str
+    opens: bool
+    clicks: bool
+    by_provider: bool = False
+
+
+@dataclass(frozen=True)
 class SendPlan:
     """Everything a Send needs to start, rendered and checked beforehand."""
 
@@ -66,6 +79,7 @@ class SendPlan:
     sender: Sender
     contents: Sequence[FrozenContent]  # the first is the fallback language
     attachments: Sequence[Attachment] = ()
+    tracking: SendTracking | None = None
 
 
 def sender_record(sender: Sender) -> dict[str, Any]:
@@ -122,7 +136,7 @@ def create_send(
         )
         session.add(send)
         session.flush()
-        for position, content in enumerate(plan.contents):
+        for position, content in enumerate(_tracked(session, send.id, plan)):
             session.add(
                 SendContent(
                     send_id=send.id,
@@ -166,6 +180,29 @@ def create_send(
             checkpoint("freeze-mid-transaction")
         send.recipients = count
         return send.id
+
+
+def _tracked(session: Session, send_id: int, plan: SendPlan) -> Sequence[FrozenContent]:
+    """The contents as they are frozen: with tracking, the links of every language recorded
+    and the HTML rewritten around the per-recipient slot (the text part keeps plain URLs)."""
+    tracking = plan.tracking
+    if tracking is None or not (tracking.opens or tracking.clicks):
+        return plan.contents
+    if tracking.by_provider:
+        if not tracking.clicks:
+            return plan.contents
+        return [
+            replace(c, html=own.untracked_by_provider(c.html, tracking.base_url))
+            for c in plan.contents
+        ]
+    conn = session.connection()
+    frozen = []
+    for content in plan.contents:
+        urls = own.tracked_urls(content.html, tracking.base_url) if tracking.clicks else []
+        ids = own.record_links(conn, send_id, urls)
+        html = own.track_html(content.html, tracking.base_url, ids, pixel=tracking.opens)
+        frozen.append(replace(content, html=html))
+    return frozen
 
 
 def _freeze_audience(session: Session, send_id: int, plan: SendPlan, now: datetime) -> None:

@@ -3,9 +3,11 @@
 Three steps. `build_request` (pure) turns a Batch into the JSON body, written as a plain dict
 so none of the package's helper-class quirks reach the wire: the tokenized content goes once,
 each recipient is one personalization carrying its substitutions, its delivery id as a string
-custom arg and its own List-Unsubscribe headers. `SendGridTransport.submit` is the only I/O:
-it posts the body with an explicit timeout and records whether a failure happened before or
-after the request was written. `parse_answer` (pure) maps the answer onto a BatchResult.
+custom arg and its own List-Unsubscribe headers, and SendGrid's own open and click tracking
+is switched as configured (ours is for SMTP and outbox sends). `SendGridTransport.submit` is
+the only I/O: it posts the body with an explicit timeout and records whether a failure
+happened before or after the request was written. `parse_answer` (pure) maps the answer onto
+a BatchResult.
 """
 
 from __future__ import annotations
@@ -67,7 +69,23 @@ class Answer:
     detail: str = ""
 
 
-def build_request(batch: BatchMessage) -> SendGridRequest:
+@dataclass(frozen=True)
+class ProviderTracking:
+    """SendGrid's own open and click tracking (ours stays off in SendGrid sends)."""
+
+    opens: bool
+    clicks: bool
+
+    def settings(self) -> dict[str, Any]:
+        # Always explicit: an account-wide default must not decide behind the settings' back.
+        # Never in the text part: its links stay the plain URLs a reader can check.
+        return {
+            "click_tracking": {"enable": self.clicks, "enable_text": False},
+            "open_tracking": {"enable": self.opens},
+        }
+
+
+def build_request(batch: BatchMessage, tracking: ProviderTracking | None = None) -> SendGridRequest:
     """The mail/send body for a Batch whose recipients all get the same language."""
     if not batch.recipients:
         raise DeliveryError(f"send {batch.send_id}: empty batch")
@@ -153,6 +171,8 @@ def build_request(batch: BatchMessage) -> SendGridRequest:
         body["headers"] = {"List-Id": f"<{batch.list_id}>"}
     if categories:
         body["categories"] = categories
+    if tracking is not None:
+        body["tracking_settings"] = tracking.settings()
     if batch.attachments:
         body["attachments"] = [
             {
@@ -222,20 +242,28 @@ class SendGridTransport:
     max_batch_size = MAX_RECIPIENTS
     one_language_per_batch = True
 
-    def __init__(self, api_key: str, *, host: str = DEFAULT_HOST, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        host: str = DEFAULT_HOST,
+        timeout: float = 30.0,
+        tracking: ProviderTracking | None = None,
+    ) -> None:
         if not api_key:
             raise ConfigurationError("sendgrid.api_key is empty: set NEWSLETTER_SENDGRID_API_KEY")
         if not host.startswith(("https://", "http://")):
             raise ConfigurationError(f"sendgrid.host {host!r} is not an http(s) URL")
         self.host = host.rstrip("/")
         self.timeout = timeout
+        self.tracking = tracking
         self._client = SendGridAPIClient(api_key, host=self.host)
 
     def __repr__(self) -> str:  # never show the key
         return f"SendGridTransport(host={self.host!r}, timeout={self.timeout})"
 
     def submit_batch(self, batch: BatchMessage) -> BatchResult:
-        request = build_request(batch)
+        request = build_request(batch, self.tracking)
         if request.body is None:
             return BatchResult(
                 Outcome.FAILED, message=request.rejected[0].message, recipients=request.rejected

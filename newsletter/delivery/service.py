@@ -3,14 +3,15 @@
 `plan_send` loads the issue, refuses an embargoed communiqué, renders every language once and
 refuses a rendering whose checks failed; `start_send` freezes that plan into the store.
 `send_test` renders the same way and mails chosen addresses through a transport directly,
-subject prefixed [TEST], without touching the audience or the ledger.
+subject prefixed [TEST], without touching the audience or the ledger (and without tracking:
+a test copy's opens and clicks are no one's).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from newsletter.audience.links import UnsubscribeLink, preferences_url, unsubscr
 from newsletter.config import Workspace
 from newsletter.content.issues import load_issue
 from newsletter.content.model import Issue
-from newsletter.delivery.ledger import FrozenContent, SendPlan, create_send
+from newsletter.delivery.ledger import FrozenContent, SendPlan, SendTracking, create_send
 from newsletter.delivery.message import (
     Attachment,
     BatchMessage,
@@ -45,6 +46,11 @@ class RenderedSend:
     contents: tuple[FrozenContent, ...]
     sender: Sender
     attachments: tuple[Attachment, ...]
+    tracking: SendTracking | None = None
+
+
+# SendGrid fills the messages on its side and tracks opens and clicks itself.
+PROVIDER_TRACKED = frozenset({"sendgrid"})
 
 
 def render_for_send(
@@ -77,7 +83,16 @@ def render_for_send(
         contents=tuple(_frozen(r) for r in rendered),
         sender=_sender(issue, workspace),
         attachments=tuple(_attachments(issue)),
+        tracking=_tracking(workspace),
     )
+
+
+def _tracking(workspace: Workspace) -> SendTracking | None:
+    settings = workspace.settings
+    opens, clicks = settings.tracking.open_tracking, settings.tracking.click_tracking
+    if not (opens or clicks):
+        return None
+    return SendTracking(base_url=settings.public_base_url, opens=opens, clicks=clicks)
 
 
 def _frozen(rendered: RenderedIssue) -> FrozenContent:
@@ -135,8 +150,15 @@ def start_send(
         sender=rendered.sender,
         contents=rendered.contents,
         attachments=rendered.attachments,
+        tracking=_tracking_for(rendered.tracking, transport.name),
     )
     return create_send(store, plan, checkpoint=Checkpoints.from_env())
+
+
+def _tracking_for(tracking: SendTracking | None, transport_name: str) -> SendTracking | None:
+    if tracking is None or transport_name not in PROVIDER_TRACKED:
+        return tracking
+    return replace(tracking, by_provider=True)
 
 
 def send_test(

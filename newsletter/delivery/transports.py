@@ -8,7 +8,7 @@ from newsletter.config import Settings
 from newsletter.delivery.memory import MemoryTransport
 from newsletter.delivery.outbox import OutboxTransport
 from newsletter.delivery.result import Transport
-from newsletter.delivery.sendgrid import SendGridTransport
+from newsletter.delivery.sendgrid import ProviderTracking, SendGridTransport
 from newsletter.delivery.smtp import SmtpTransport, parse_smtp_url
 from newsletter.errors import ConfigurationError
 
@@ -22,7 +22,10 @@ def transport_from_settings(
     chosen = name or settings.transport
     if chosen == "sendgrid":
         sg = settings.sendgrid
-        return SendGridTransport(sg.api_key, host=sg.host, timeout=sg.timeout)
+        tracking = ProviderTracking(
+            opens=settings.tracking.open_tracking, clicks=settings.tracking.click_tracking
+        )
+        return SendGridTransport(sg.api_key, host=sg.host, timeout=sg.timeout, tracking=tracking)
     if chosen == "smtp":
         return SmtpTransport(parse_smtp_url(settings.smtp.url), timeout=settings.smtp.timeout)
     if chosen == "outbox":

@@ -4,7 +4,8 @@ The Send's content was frozen when it started: here it is only compiled back int
 personalization templates (once per Send and worker), never rendered again. Each recipient
 gets their signed links (audience.links is the contract with the public pages) and is checked
 once more against suppressions and their membership, so that someone who left the list after
-the freeze is skipped rather than mailed.
+the freeze is skipped rather than mailed. When the Send's HTML was rewritten for our own
+tracking, each recipient also gets their signed tracking token (one signature per message).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from newsletter.delivery.message import (
     list_id_header,
 )
 from newsletter.errors import DeliveryError
-from newsletter.render.personalize import PersonalizationTemplate
+from newsletter.render.personalize import TRACKING_FIELD, PersonalizationTemplate
 from newsletter.store import Store
 from newsletter.store.tables import (
     BATCH_PENDING,
@@ -43,6 +44,7 @@ from newsletter.store.tables import (
     Subscriber,
     Suppression,
 )
+from newsletter.tracking.own_links import tracking_token
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class SendContext:
     sender: Sender
     contents: dict[str, Personalizable]
     attachments: tuple[Attachment, ...]
+    tracked: bool = False  # the frozen HTML holds the tracking slot: sign a token per recipient
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -89,7 +92,7 @@ class SendContext:
 def load_context(store: Store, send_id: int) -> SendContext:
     with store.session() as session:
         row = session.execute(select(sends_t).where(sends_t.c.id == send_id)).one()
-        contents: dict[str, Personalizable] = {
+        parts = {
             c.language: FrozenPart.of(c.subject, c.html, c.text)
             for c in frozen_contents(session, send_id)
         }
@@ -102,8 +105,9 @@ def load_context(store: Store, send_id: int) -> SendContext:
         list_id=row.list_id or 0,
         list_name=row.list_name,
         sender=sender_from_record(row.sender),
-        contents=contents,
+        contents=dict[str, Personalizable](parts),
         attachments=attachments,
+        tracked=any(TRACKING_FIELD in p.personalization.required_fields for p in parts.values()),
     )
 
 
@@ -169,6 +173,8 @@ def load_recipients(
             "preferences_url": preferences_url(base, subscriber_id, key=links.key),
             "web_url": web.get(language, web[fallback]),
         }
+        if context.tracked:
+            fields[TRACKING_FIELD] = tracking_token(delivery_id, key=links.key, now=now)
         recipients.append(Recipient(str(delivery_id), email, first_name or "", language, fields))
     if skipped:
         with write_transaction(store) as conn:

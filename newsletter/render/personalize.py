@@ -4,6 +4,7 @@ The rendered subject, HTML and text hold tokens that survive MJML, premailer and
 ``%%first_name%%`` in HTML (filled with an HTML-escaped value) and ``%%first_name:text%%`` in
 the text part and the subject (filled as is). ``%%greeting_name%%`` is derived from first_name:
 " Marie" or "" so that "Bonjour%%greeting_name%%," reads "Bonjour Marie," or "Bonjour,".
+``%%tracking_id%%`` is written by the send itself (tracking.own.track_html), never by authors.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from dataclasses import dataclass
 from newsletter.errors import RenderError
 
 FIELDS = ("first_name", "email", "unsubscribe_url", "preferences_url", "web_url")
-_FIELD_SET = frozenset(FIELDS)
+# The signed token of our own open and click tracking (tracking.own): written into a Send's
+# frozen HTML by the send itself, not offered to templates, so required only in those Sends.
+TRACKING_FIELD = "tracking_id"
+_FIELD_SET = frozenset((*FIELDS, TRACKING_FIELD))
 # Derived from the fields, never passed in: the name in a greeting, with its leading space.
 DERIVED = ("greeting_name",)
 TOKEN_NAMES = FIELDS + DERIVED
@@ -35,7 +39,10 @@ def text_token(name: str) -> str:
 
 _TOKEN_RE = re.compile(
     "("
-    + "|".join(re.escape(f"%%{n}") + f"(?:{re.escape(TEXT_SUFFIX)})?%%" for n in TOKEN_NAMES)
+    + "|".join(
+        re.escape(f"%%{n}") + f"(?:{re.escape(TEXT_SUFFIX)})?%%"
+        for n in (*TOKEN_NAMES, TRACKING_FIELD)
+    )
     + ")"
 )
 

@@ -1,12 +1,20 @@
 """Our own open and click tracking, for SMTP and outbox sends (SendGrid tracks its own).
 
-    <base>/t/o/<token>.gif   open pixel; token "open", subject "<delivery>"
-    <base>/t/c/<token>       click redirect; token "click", subject "<delivery>.<link>"
+    <base>/t/o/<token>.gif         open pixel
+    <base>/t/c/<token>/<link>      click redirect to link <link> of the message's Send
 
-A click token names a row of ``links`` (recorded per Send when its messages are built), never
-a URL: the redirect can only lead where the issue itself pointed, so no one can use our
-domain as an open redirect. Opens and clicks become Events of provider "own" and go through
-the same ``ingest`` as a provider's. Machines are flagged, not counted as people:
+``token`` is one signed token per message (purpose "track", subject "<delivery>"), the same
+in the pixel and in every link: a Send's HTML is rewritten once, when the Send is created
+(``track_html``), with the personalization slot ``%%tracking_id%%`` where the token goes, so
+that each recipient costs one signature and the fill stays a join of precomputed pieces.
+``<link>`` names a row of ``links`` recorded for that Send, never a URL, and must belong to
+the Send of the token's delivery: the redirect can only lead where the issue itself pointed,
+so no one can use our domain as an open redirect. Links to our own pages (unsubscribe,
+preferences, web version) and anything personalized are never rewritten. The tokens, URLs
+and rewriting live in ``tracking.own_links`` (re-exported here); this module records.
+
+Opens and clicks become Events of provider "own" and go through the same ``ingest`` as a
+provider's. Machines are flagged, not counted as people:
 
 - opens fetched by mail-privacy proxies: Apple Mail Privacy Protection (its bare
   "Mozilla/5.0" user agent, Apple's 17.0.0.0/8 network), Google's and Yahoo's image proxies;
@@ -16,31 +24,61 @@ the same ``ingest`` as a provider's. Machines are flagged, not counted as people
 
 from __future__ import annotations
 
-import hashlib
-import html as htmllib
 import ipaddress
-import re
 import uuid
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Connection, Table, select
 
-from newsletter.audience.tokens import make_token, read_token
-from newsletter.errors import TokenError, TrackingError
+from newsletter.errors import TrackingError
 from newsletter.store import Store
-from newsletter.store.tables import Batch, Delivery, TrackedLink
+from newsletter.store.tables import Batch, Delivery
 from newsletter.tracking.events import Event, EventType
 from newsletter.tracking.ingest import IngestResult, ingest
+from newsletter.tracking.own_links import (
+    TRACK,
+    TRACKING_SLOT,
+    TRACKING_TTL,
+    add_pixel,
+    click_url,
+    links_t,
+    open_url,
+    read_tracking_token,
+    record_links,
+    rewrite_links,
+    track_html,
+    trackable_urls,
+    tracked_urls,
+    tracking_token,
+)
 
-OPEN = "open"
-CLICK = "click"
-TRACKING_TTL = timedelta(days=400)  # a link in an archived message keeps working a year on
+__all__ = [
+    "PIXEL",
+    "PROVIDER",
+    "TRACK",
+    "TRACKING_SLOT",
+    "TRACKING_TTL",
+    "Click",
+    "add_pixel",
+    "click_url",
+    "is_proxy_open",
+    "is_scanner",
+    "open_url",
+    "read_tracking_token",
+    "record_click",
+    "record_links",
+    "record_open",
+    "rewrite_links",
+    "track_html",
+    "trackable_urls",
+    "tracked_urls",
+    "tracking_token",
+]  # fmt: skip
+
 PROVIDER = "own"
 
-links_t = cast(Table, TrackedLink.__table__)
 deliveries_t = cast(Table, Delivery.__table__)
 batches_t = cast(Table, Batch.__table__)
 
@@ -62,88 +100,6 @@ SCANNER_AGENTS = (
 class Click:
     url: str
     machine: bool
-
-
-# Tokens and URLs ---------------------------------------------------------------------------
-
-
-def open_url(base_url: str, delivery_id: int, *, key: bytes, now: datetime) -> str:
-    token = make_token(OPEN, delivery_id, TRACKING_TTL, key=key, now=now)
-    return f"{base_url.rstrip('/')}/t/o/{token}.gif"
-
-
-def click_url(base_url: str, delivery_id: int, link_id: int, *, key: bytes, now: datetime) -> str:
-    token = make_token(CLICK, f"{delivery_id}.{link_id}", TRACKING_TTL, key=key, now=now)
-    return f"{base_url.rstrip('/')}/t/c/{token}"
-
-
-def read_open_token(token: str, *, key: bytes, now: datetime) -> int:
-    subject = read_token(token, OPEN, key=key, now=now)
-    if not subject.isdigit():
-        raise TokenError("this tracking link is malformed")
-    return int(subject)
-
-
-def read_click_token(token: str, *, key: bytes, now: datetime) -> tuple[int, int]:
-    parts = read_token(token, CLICK, key=key, now=now).split(".")
-    if len(parts) != 2 or not all(part.isdigit() for part in parts):
-        raise TokenError("this tracking link is malformed")
-    return int(parts[0]), int(parts[1])
-
-
-# Links of a Send and the rewriting of its HTML ---------------------------------------------
-
-_HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
-
-
-def trackable_urls(html: str) -> list[str]:
-    """The http(s) link targets of ``html``, in order, each once."""
-    found: dict[str, None] = {}
-    for match in _HREF.finditer(html):
-        url = htmllib.unescape(match.group(3)).strip()
-        if url.lower().startswith(("http://", "https://")):
-            found.setdefault(url, None)
-    return list(found)
-
-
-def rewrite_links(html: str, replacement: Callable[[str], str | None]) -> str:
-    """``html`` with each link target replaced by ``replacement(url)`` (None: left alone)."""
-
-    def swap(match: re.Match[str]) -> str:
-        url = htmllib.unescape(match.group(3)).strip()
-        new = replacement(url) if url.lower().startswith(("http://", "https://")) else None
-        if new is None:
-            return match.group(0)
-        return f"{match.group(1)}{match.group(2)}{htmllib.escape(new)}{match.group(2)}"
-
-    return _HREF.sub(swap, html)
-
-
-def add_pixel(html: str, url: str) -> str:
-    """``html`` with the open pixel at the end of its body (where it loads last)."""
-    img = (f'<img src="{htmllib.escape(url)}" width="1" height="1" alt="" '
-           'style="display:block;border:0;width:1px;height:1px">')  # fmt: skip
-    at = html.lower().rfind("</body>")
-    return html + img if at < 0 else html[:at] + img + html[at:]
-
-
-def record_links(conn: Connection, send_id: int, urls: Iterable[str]) -> dict[str, int]:
-    """The ids of the Send's links for ``urls``, recording the ones not seen yet."""
-    wanted = {hashlib.sha256(url.encode()).hexdigest(): url for url in urls}
-    if not wanted:
-        return {}
-    known = {
-        row.url_hash: row.id
-        for row in conn.execute(
-            select(links_t.c.id, links_t.c.url_hash).where(links_t.c.send_id == send_id)
-        )
-    }
-    missing = [{"send_id": send_id, "url_hash": h, "url": u} for h, u in wanted.items()
-               if h not in known]  # fmt: skip
-    if missing:
-        conn.execute(links_t.insert(), missing)
-        return record_links(conn, send_id, wanted.values())
-    return {url: known[h] for h, url in wanted.items()}
 
 
 # Machines -----------------------------------------------------------------------------------
@@ -174,7 +130,7 @@ def record_open(
     now: datetime,
 ) -> IngestResult:  # fmt: skip
     """Record an open of the message ``token`` names (TokenError, TrackingError if none)."""
-    delivery_id = read_open_token(token, key=key, now=now)
+    delivery_id = read_tracking_token(token, key=key, now=now)
     with store.engine.connect() as conn:
         delivery = _delivery(conn, delivery_id)
     machine = method.upper() == "HEAD" or is_proxy_open(user_agent, ip)
@@ -182,11 +138,11 @@ def record_open(
 
 
 def record_click(
-    store: Store, token: str, *, key: bytes, user_agent: str, ip: str, method: str,
-    now: datetime, scanner_seconds: float,
+    store: Store, token: str, link_id: int, *, key: bytes, user_agent: str, ip: str,
+    method: str, now: datetime, scanner_seconds: float,
 ) -> Click:  # fmt: skip
     """Record a click and return where it leads: only a link recorded for that Send."""
-    delivery_id, link_id = read_click_token(token, key=key, now=now)
+    delivery_id = read_tracking_token(token, key=key, now=now)
     with store.engine.connect() as conn:
         delivery = _delivery(conn, delivery_id)
         url = conn.execute(

@@ -3,7 +3,8 @@ newsroom of communiqués.
 
 Only Sends that are done appear, as frozen when they went out; their personalization tokens are
 filled with neutral values (no name, and unsubscribe or preference links that name no one but
-lead to a note on how to manage one's subscription). A communiqué appears only once its
+lead to a note on how to manage one's subscription), and our own tracking is taken back out
+(links to their original URLs, no pixel). A communiqué appears only once its
 embargo has passed, even if a Send of it exists (defence in depth: a Send is refused before).
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import select
 
 from newsletter.render.personalize import PersonalizationTemplate
 from newsletter.store.tables import SEND_DONE, ScheduledSend, Send, SendContent
+from newsletter.tracking.own_links import untracked
 from newsletter.web.context import SAFETY_HEADERS, WebContext, web
 from newsletter.web.errors import NotFound
 
@@ -136,6 +138,7 @@ def web_version(request: Request, slug: str, language: str) -> HTMLResponse:
     with ctx.store.session() as session:
         content = session.get(SendContent, (entry.send_id, language))
         assert content is not None  # the entry was read from it
-        subject, html, text = content.subject, content.html, content.text
+        subject, text = content.subject, content.text
+        html = untracked(session.connection(), entry.send_id, content.html)
     filled = PersonalizationTemplate(subject, html, text).fill(_neutral_fields(ctx, slug, language))
     return HTMLResponse(filled.html, headers={**SAFETY_HEADERS, **PUBLIC_CACHE})

@@ -1,9 +1,9 @@
-"""GET /t/o/<token>.gif (open pixel) and GET /t/c/<token> (click redirect) of our own tracking.
+"""GET /t/o/<token>.gif (open pixel) and GET /t/c/<token>/<link> (click redirect): our tracking.
 
 The pixel answers the image whenever the token is ours, even with open tracking switched off
 since the message was sent (then it records nothing): a broken image helps no one. A click
 goes only to a link recorded for the message's Send (``own.record_click``); a token that is
-not ours, or names no such link, gets the bad-link page and no redirect at all.
+not ours, or a link that is not one of that Send's, gets the bad-link page and no redirect.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ async def open_pixel(request: Request, token: str) -> Response:
     ctx = web(request)
     now = ctx.clock()
     try:
-        own.read_open_token(token, key=ctx.key, now=now)
+        own.read_tracking_token(token, key=ctx.key, now=now)
         if ctx.settings.tracking.open_tracking:
             await run_in_threadpool(
                 own.record_open,
@@ -44,14 +44,18 @@ async def open_pixel(request: Request, token: str) -> Response:
     return Response(own.PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
-@router.api_route("/t/c/{token}", methods=["GET", "HEAD"], include_in_schema=False)
-async def click(request: Request, token: str) -> Response:
+@router.api_route("/t/c/{token}/{link}", methods=["GET", "HEAD"], include_in_schema=False)
+async def click(request: Request, token: str, link: str) -> Response:
     ctx = web(request)
+    # Checked here rather than typed as int: a mangled link gets the bad-link page, not a 422.
+    if not link.isdigit() or len(link) > 18:
+        raise BadLink("this tracking link is malformed")
     try:
         found = await run_in_threadpool(
             own.record_click,
             ctx.store,
             token,
+            int(link),
             key=ctx.key,
             user_agent=request.headers.get("user-agent", ""),
             ip=_client_ip(request),

@@ -11,7 +11,7 @@ import yaml
 from delivery_fakes import ENGLISH, MakeBatch, Sender, recipient
 
 from newsletter.delivery import Attachment
-from newsletter.delivery.sendgrid import build_request
+from newsletter.delivery.sendgrid import ProviderTracking, build_request
 
 SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "sendgrid" / "tsg_mail_v3.yaml"
 
@@ -57,6 +57,18 @@ def test_request_body_matches_the_openapi_schema(
     body = build_request(shapes(make_batch)[shape]).body
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
     assert errors == []
+
+
+def test_sendgrid_tracking_settings_match_the_schema(
+    validator: jsonschema.Draft202012Validator, make_batch: MakeBatch
+) -> None:
+    body = build_request(make_batch(2), ProviderTracking(opens=False, clicks=True)).body
+    assert body is not None and body["tracking_settings"] == {
+        "click_tracking": {"enable": True, "enable_text": False},  # never in the text part
+        "open_tracking": {"enable": False},
+    }
+    assert list(validator.iter_errors(body)) == []
+    assert "tracking_settings" not in (build_request(make_batch(2)).body or {})
 
 
 def test_the_schema_does_catch_a_wrong_body(validator: jsonschema.Draft202012Validator) -> None:

@@ -102,12 +102,14 @@ def test_clicks_go_only_to_recorded_links_and_scanners_are_flagged(
         head = client.request("HEAD", path, headers=BROWSER)
         scanner = client.get(path, headers={"user-agent": "Mimecast URL scanner"})
         refused = client.get(stray.removeprefix(BASE), headers=BROWSER)
-        forged = client.get(path[:-3] + "AAA", headers=BROWSER)
+        token, link_part = path.removeprefix("/t/c/").split("/")
+        forged = client.get(f"/t/c/{token[:-3]}AAA/{link_part}", headers=BROWSER)
+        mangled = client.get(f"/t/c/{token}/{link_part}x", headers=BROWSER)
     with _client(workspace, db_url, timedelta(seconds=0)) as client:
         instant = client.get(path, headers=BROWSER)  # within a second of the submission
     assert person.status_code == 302 and person.headers["location"] == "https://www.example.org/a"
     assert head.status_code == 302 and scanner.status_code == 302
-    for answer in (refused, forged):
+    for answer in (refused, forged, mangled):
         assert answer.status_code == 400 and "location" not in answer.headers
     assert instant.status_code == 302
     assert _events(store) == [("clicked", False), ("clicked", True), ("clicked", True),
