@@ -110,11 +110,14 @@ class SendScheduler:
                 raise RuntimeError("a scheduler already runs in this process")
             _active = self
         self._scheduler = BackgroundScheduler(**self._options())
-        self._scheduler.start()
+        # Paused until the lost jobs are back: a running scheduler would process (and remove)
+        # a due job while they are being restored, and its removal could then find none.
+        self._scheduler.start(paused=True)
         self._running = True
         self._scheduler.add_job(_wake, "interval", seconds=self.wake_every, jobstore="memory",
                                 id="wake", replace_existing=True)  # fmt: skip
         self._restore_lost_jobs()
+        self._scheduler.resume()
 
     def open_jobs(self) -> None:
         """Open the job table for editing only: nothing runs in this process."""
