@@ -70,6 +70,7 @@ __all__ = [
     "record_click",
     "record_links",
     "record_open",
+    "record_unsubscribe",
     "rewrite_links",
     "track_html",
     "trackable_urls",
@@ -156,6 +157,28 @@ def record_click(
     machine = is_scanner(method, user_agent, since, scanner_seconds)
     _ingest(store, EventType.CLICKED, delivery, url, user_agent, ip, machine, now)
     return Click(url=str(url), machine=machine)
+
+
+def record_unsubscribe(store: Store, delivery_id: int, *, how: str, now: datetime) -> None:
+    """Count an unsubscribe made on our own pages against the Delivery that carried the link.
+
+    The event id is the Delivery's, so a second POST of the same link (one-click is retried by
+    some mail clients) counts once. A Delivery gone from the ledger is simply not counted.
+    """
+    with store.engine.connect() as conn:
+        try:
+            delivery = _delivery(conn, delivery_id)
+        except TrackingError:
+            return
+    event = Event(
+        provider_event_id=f"unsubscribe-{delivery.id}",
+        type=EventType.UNSUBSCRIBED,
+        timestamp=now,
+        email=delivery.email,
+        custom_args={"delivery_id": str(delivery.id), "send_id": str(delivery.send_id)},
+        raw={"event": EventType.UNSUBSCRIBED.value, "method": how},
+    )
+    ingest(store, [event], provider=PROVIDER, now=now)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from newsletter.audience.subscriptions import unsubscribe
 from newsletter.delivery.message import ONE_CLICK
 from newsletter.errors import TokenError
 from newsletter.store.tables import MailingList, Subscriber
+from newsletter.tracking.own import record_unsubscribe
 from newsletter.web.context import WebContext, web
 from newsletter.web.errors import BadLink
 
@@ -73,6 +74,9 @@ def unsubscribe_post(
             elif mailing_list is not None:  # a deleted list took its memberships with it
                 unsubscribe(session, subscriber.email, mailing_list.name, source=source,
                             now=ctx.clock())  # fmt: skip
+    if link.delivery_id and subscriber is not None:
+        # After the commit above: the person is unsubscribed whatever happens to the count.
+        record_unsubscribe(ctx.store, link.delivery_id, how=how, now=ctx.clock())
     shown = "gone" if subscriber is None else (ALL_LISTS if everything else "list")
     return ctx.page(request, "unsubscribed.html", ctx.language(request, known), scope=shown,
                     list_title=title)  # fmt: skip

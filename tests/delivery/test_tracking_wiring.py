@@ -253,3 +253,28 @@ def test_the_web_version_of_a_tracked_send_is_untracked(
     assert "/t/" not in tracked.text and "%%" not in tracked.text
     assert 'href="https://www.example.org/article?id=7&amp;lang=fr"' in tracked.text
     assert tracked.text == plain.text
+
+
+def test_a_one_click_unsubscribe_from_a_sent_message_counts_once_and_holds(
+    workspace: Workspace, db_url: str, store: Store, tmp_path: Path
+) -> None:
+    populate(store, tmp_path, "infolettre", 4)
+    send_id, messages = _send(store, None)
+    message = messages[0].parsed()
+    header = str(message["List-Unsubscribe"])
+    found = re.search(r"<(https?://[^>]+/unsubscribe/[^>]+)>", header)
+    assert found is not None and str(message["List-Unsubscribe-Post"]) == (
+        "List-Unsubscribe=One-Click"
+    )
+    path = found.group(1).removeprefix(BASE)
+    with _client(workspace, db_url, timedelta(minutes=5)) as client:
+        for _ in range(2):  # mail clients may post the one-click twice
+            answer = client.post(path, data={"List-Unsubscribe": "One-Click"})
+            assert answer.status_code == 200
+    report = build_report(store, send_id)
+    assert report.unsubscribes == 1
+    # The next send skips the person who left.
+    _next_id, again = _send(store, None)
+    leaving = messages[0].recipient.email
+    assert leaving not in {m.recipient.email for m in again}
+    assert len(again) == len(messages) - 1
