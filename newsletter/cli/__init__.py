@@ -101,6 +101,7 @@ from newsletter.cli import (  # noqa: E402, F401
     commands_content,
     commands_delivery,
     commands_drafts,
+    commands_lists,
     commands_report,
     commands_schedule,
     commands_web,

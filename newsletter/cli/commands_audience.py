@@ -1,10 +1,8 @@
-"""Commands for the store and the audience: db, subscribers, lists, segments, suppressions."""
+"""Commands for the store and the subscribers: db, subscribers (import, export, add, ...)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,44 +11,26 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from newsletter.audience import lists as lists_repo
-from newsletter.audience import segments as segments_repo
-from newsletter.audience import subscriptions, suppression
+from newsletter import app as wiring
+from newsletter.audience import subscriptions
 from newsletter.audience.consent import consent_kind
 from newsletter.audience.csvread import ImportDefaults, parse_date
 from newsletter.audience.export import export_rows, export_to_file, write_csv
 from newsletter.audience.importer import ImportReport, import_subscribers
-from newsletter.audience.recipients import count_eligible
 from newsletter.cli import app, console, state
 from newsletter.errors import AudienceError, InvalidRowsError
-from newsletter.store import Store, database_url, open_store
+from newsletter.store import database_url
 from newsletter.store import schema as store_schema
 from newsletter.store.engine import open_engine
-from newsletter.store.tables import SUPPRESSION_REASONS
 
 db_app = typer.Typer(help="The store: schema status and upgrade.", no_args_is_help=True)
 subscribers_app = typer.Typer(help="Subscribers: import, export, add, show, unsubscribe, erase.",
                               no_args_is_help=True)  # fmt: skip
-lists_app = typer.Typer(help="Lists (infolettre, presse, ...).", no_args_is_help=True)
-segments_app = typer.Typer(help="Segments: saved filters over a list.", no_args_is_help=True)
-suppressions_app = typer.Typer(help="Addresses never to be mailed again.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(subscribers_app, name="subscribers")
-app.add_typer(lists_app, name="lists")
-app.add_typer(segments_app, name="segments")
-app.add_typer(suppressions_app, name="suppressions")
 
 ListOption = Annotated[str, typer.Option("--list", help="List name, e.g. infolettre or presse.")]
 AddressArg = Annotated[str, typer.Argument(help="Email address.")]
-
-
-@contextmanager
-def _store(ctx: typer.Context) -> Iterator[Store]:
-    store = open_store(database_url(state(ctx).workspace()))
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 # --- db ---------------------------------------------------------------------------------------
@@ -120,7 +100,7 @@ def subscribers_import(
         consent_source=consent_source or f"import of {file.name}",
         obtained_at=parse_date(consent_date) if consent_date else now,
     )
-    with _store(ctx) as store, Progress(
+    with wiring.workspace_store(state(ctx).workspace()) as store, Progress(
         TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console,
         transient=True, disable=not console.is_terminal,
     ) as progress:  # fmt: skip
@@ -188,7 +168,7 @@ def subscribers_export(
     semicolon: Annotated[bool, typer.Option("--semicolon", help="';' for French Excel.")] = False,
 ) -> None:
     """Export members to CSV (UTF-8 with BOM when written to a file, so that Excel reads it)."""
-    with _store(ctx) as store, store.session() as session:
+    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
         rows = export_rows(session, list_name, status=status, segment=segment)
     delimiter = ";" if semicolon else ","
     if out is None:
@@ -220,7 +200,7 @@ def subscribers_add(
     if not source.strip():
         raise AudienceError("--source is required: say how consent was obtained (CASL record)")
     workspace = state(ctx).workspace()
-    with _store(ctx) as store, store.session() as session:
+    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
         added = subscriptions.add_subscriber(
             session, address, list_name,
             language=language or workspace.settings.default_language,
@@ -240,7 +220,7 @@ def subscribers_show(
     ] = False,
 ) -> None:
     """Show everything stored about a subscriber."""
-    with _store(ctx) as store, store.session() as session:
+    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
         record = subscriptions.subscriber_record(session, address)
     if as_json:
         typer.echo(json.dumps(record, ensure_ascii=False, indent=2))
@@ -276,7 +256,7 @@ def subscribers_unsubscribe(
     ] = None,
 ) -> None:
     """Unsubscribe an address from one list, or from everything."""
-    with _store(ctx) as store, store.session() as session:
+    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
         changed = subscriptions.unsubscribe(session, address, list_name, source="command line")
     where = list_name or "every list (address suppressed)"
     console.print(f"{address}: unsubscribed from {where} ({changed} membership(s) changed)")
@@ -291,150 +271,6 @@ def subscribers_erase(
     """Erase a subscriber's data; only a hashed suppression remains, so it is never re-added."""
     if not yes:
         typer.confirm(f"Erase everything about {address}?", abort=True)
-    with _store(ctx) as store, store.session() as session:
+    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
         subscriptions.erase_subscriber(session, address)
     console.print(f"{address}: erased; a hashed suppression keeps it out")
-
-
-# --- lists ------------------------------------------------------------------------------------
-
-
-@lists_app.command("create")
-def lists_create(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="e.g. infolettre, presse.")],
-    title: Annotated[str, typer.Option(help="Human title.")] = "",
-) -> None:
-    """Create a list."""
-    with _store(ctx) as store, store.session() as session:
-        lists_repo.create_list(session, name, title=title)
-    console.print(f"list {name!r} created")
-
-
-def _lists_table(ctx: typer.Context, name: str | None) -> None:
-    with _store(ctx) as store, store.session() as session:
-        counts = lists_repo.list_counts(session, name)
-        eligible = {c.name: count_eligible(session, c.name) for c in counts}
-    table = Table("list", "title", "pending", "subscribed", "unsubscribed", "mailable")
-    for c in counts:
-        table.add_row(c.name, c.title, *(str(c.by_status[s]) for s in c.by_status),
-                      str(eligible[c.name]))  # fmt: skip
-    console.print(table)
-
-
-@lists_app.command("list")
-def lists_list(ctx: typer.Context) -> None:
-    """Every list with its members counted by status."""
-    _lists_table(ctx, None)
-
-
-@lists_app.command("show")
-def lists_show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
-    """One list with its counts ("mailable": subscribed, consent valid, not suppressed)."""
-    _lists_table(ctx, name)
-
-
-# --- segments ---------------------------------------------------------------------------------
-
-
-def _pairs(option: str, values: list[str]) -> dict[str, str]:
-    pairs = {}
-    for value in values:
-        key, sep, text = value.partition("=")
-        if not sep:
-            raise AudienceError(f"{option} {value!r}: expected ATTRIBUTE=VALUE")
-        pairs[key.strip()] = text.strip()
-    return pairs
-
-
-@segments_app.command("create")
-def segments_create(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument()],
-    list_name: ListOption,
-    language: Annotated[str | None, typer.Option(help="fr or en.")] = None,
-    equals: Annotated[list[str] | None, typer.Option("--equals", help="ATTR=VALUE")] = None,
-    contains: Annotated[list[str] | None, typer.Option("--contains", help="ATTR=TEXT")] = None,
-    min_age_days: Annotated[int | None, typer.Option(help="Member for at least N days.")] = None,
-    max_age_days: Annotated[int | None, typer.Option(help="Member for at most N days.")] = None,
-) -> None:
-    """Save a filter over a list (attributes: first_name, last_name, organisation, outlet, beat,
-    region, phone)."""
-    data = {
-        "language": language, "equals": _pairs("--equals", equals or []),
-        "contains": _pairs("--contains", contains or []),
-        "min_age_days": min_age_days, "max_age_days": max_age_days,
-    }  # fmt: skip
-    rules = segments_repo.parse_rules(data, where=f"segment {name}")
-    with _store(ctx) as store, store.session() as session:
-        segments_repo.create_segment(session, name, list_name, rules)
-        count = count_eligible(session, list_name, name)
-    console.print(f"segment {name!r} on {list_name}: {rules.describe()} ({count} mailable now)")
-
-
-@segments_app.command("show")
-def segments_show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
-    """A segment's rules and how many members it selects now."""
-    with _store(ctx) as store, store.session() as session:
-        segment, rules = segments_repo.get_segment(session, name)
-        list_name = next(n for s, n in segments_repo.list_segments(session) if s.id == segment.id)
-        count = count_eligible(session, list_name, name)
-    table = Table("segment", "list", "rules", "mailable")
-    table.add_row(name, list_name, rules.describe(), str(count))
-    console.print(table)
-
-
-@segments_app.command("list")
-def segments_list(ctx: typer.Context) -> None:
-    """Every segment."""
-    with _store(ctx) as store, store.session() as session:
-        rows = [(s.name, n, segments_repo.parse_rules(s.rules).describe())
-                for s, n in segments_repo.list_segments(session)]  # fmt: skip
-    table = Table("segment", "list", "rules")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
-
-
-# --- suppressions -----------------------------------------------------------------------------
-
-
-@suppressions_app.command("list")
-def suppressions_list(
-    ctx: typer.Context,
-    include_lifted: Annotated[bool, typer.Option("--all", help="Lifted ones too.")] = False,
-) -> None:
-    """Suppressed addresses, newest first (erased ones show as a hash)."""
-    with _store(ctx) as store, store.session() as session:
-        rows = suppression.list_suppressions(session, include_lifted=include_lifted)
-    table = Table("address", "reason", "source", "since", "lifted")
-    for s in rows:
-        lifted = f"{s.lifted_at:%Y-%m-%d}: {s.lift_reason}" if s.lifted_at else ""
-        table.add_row(s.email or f"(erased) {s.address_hash[:12]}…", s.reason, s.source,
-                      f"{s.created_at:%Y-%m-%d %H:%M}", lifted)  # fmt: skip
-    console.print(table)
-
-
-@suppressions_app.command("add")
-def suppressions_add(
-    ctx: typer.Context,
-    address: AddressArg,
-    reason: Annotated[str, typer.Option(help=", ".join(SUPPRESSION_REASONS))] = "manual",
-    source: Annotated[str, typer.Option(help="Who or what asked.")] = "command line",
-) -> None:
-    """Suppress an address: it will never be mailed or re-subscribed."""
-    with _store(ctx) as store, store.session() as session:
-        _, created = suppression.suppress(session, address, reason, source=source)
-    console.print(f"{address}: " + ("suppressed" if created else "already suppressed"))
-
-
-@suppressions_app.command("lift")
-def suppressions_lift(
-    ctx: typer.Context,
-    address: AddressArg,
-    reason: Annotated[str, typer.Option(help="Why (recorded), e.g. the person asked in writing.")],
-) -> None:
-    """Lift a suppression; the reason is recorded. Memberships stay as they are."""
-    with _store(ctx) as store, store.session() as session:
-        suppression.lift(session, address, reason)
-    console.print(f"{address}: suppression lifted")
