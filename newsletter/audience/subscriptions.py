@@ -24,10 +24,12 @@ from newsletter.store.tables import (
     SUBSCRIBED,
     UNSUBSCRIBED,
     Consent,
+    Delivery,
     MailingList,
     Membership,
     Subscriber,
     Suppression,
+    TrackingEvent,
 )
 
 PROFILE_FIELDS = ("first_name", "last_name", "organisation", "outlet", "beat", "region", "phone")
@@ -323,6 +325,25 @@ def erase_subscriber(session: Session, address: str, *, now: datetime | None = N
     suppress(session, subscriber.email, "manual", source="erasure request", now=moment)
     session.execute(
         update(Suppression).where(Suppression.address_hash == digest).values(email=None),
+        execution_options={"synchronize_session": False},
+    )
+    # The ledger keeps its counts, not the person: past Deliveries and their Events lose the
+    # address and the name (the Delivery's subscriber link is cleared by the foreign key).
+    session.execute(
+        update(TrackingEvent)
+        .where(
+            TrackingEvent.delivery_id.in_(
+                select(Delivery.id).where(Delivery.subscriber_id == subscriber.id)
+            )
+            | (TrackingEvent.email == subscriber.email)
+        )
+        .values(email=""),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        update(Delivery)
+        .where(Delivery.subscriber_id == subscriber.id)
+        .values(email=None, first_name=""),
         execution_options={"synchronize_session": False},
     )
     session.delete(subscriber)

@@ -256,3 +256,7 @@ def test_erasing_a_subscriber_keeps_the_ledger_row_without_the_link(
     rows = _deliveries(store, send_id)
     assert len(rows) == 3
     assert [r.subscriber_id is None for r in rows].count(True) == 1
+    # Nothing of the person stays on the ledger: neither the address nor the name.
+    erased = next(r for r in rows if r.subscriber_id is None)
+    assert erased.email is None and erased.first_name == ""
+    assert sorted(r.email for r in rows if r.email) == [address(0), address(2)]
