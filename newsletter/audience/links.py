@@ -21,6 +21,7 @@ from newsletter.audience.tokens import (
     PREFERENCES_TTL,
     UNSUBSCRIBE,
     UNSUBSCRIBE_TTL,
+    TokenSigner,
     make_token,
     read_token,
 )
@@ -36,11 +37,14 @@ class UnsubscribeLink:
     delivery_id: int  # 0: not part of a send
 
 
+def _subject(link: UnsubscribeLink) -> str:
+    return f"{link.subscriber_id}.{link.list_id}.{link.delivery_id}"
+
+
 def unsubscribe_token(
     link: UnsubscribeLink, *, key: bytes, now: datetime | None = None
 ) -> str:
-    subject = f"{link.subscriber_id}.{link.list_id}.{link.delivery_id}"
-    return make_token(UNSUBSCRIBE, subject, UNSUBSCRIBE_TTL, key=key, now=now)
+    return make_token(UNSUBSCRIBE, _subject(link), UNSUBSCRIBE_TTL, key=key, now=now)
 
 
 def read_unsubscribe_token(
@@ -75,3 +79,22 @@ def preferences_url(base_url: str, subscriber_id: int, *, key: bytes) -> str:
 
 def web_url(base_url: str, slug: str, language: str) -> str:
     return f"{base_url.rstrip('/')}/archive/{slug}/{language}"
+
+
+class LinkSigner:
+    """The unsubscribe and preferences links of many messages (a Batch), signed at one time.
+
+    Gives the same URLs as `unsubscribe_url` and `preferences_url`, for about half the cost
+    per recipient: the expiry and the keyed hash are worked out once.
+    """
+
+    def __init__(self, base_url: str, *, key: bytes, now: datetime | None = None) -> None:
+        self._base = base_url.rstrip("/")
+        self._unsubscribe = TokenSigner(UNSUBSCRIBE, UNSUBSCRIBE_TTL, key=key, now=now)
+        self._preferences = TokenSigner(PREFERENCES, PREFERENCES_TTL, key=key, now=now)
+
+    def unsubscribe_url(self, link: UnsubscribeLink) -> str:
+        return f"{self._base}/unsubscribe/{self._unsubscribe.sign(_subject(link))}"
+
+    def preferences_url(self, subscriber_id: int) -> str:
+        return f"{self._base}/preferences/{self._preferences.sign(subscriber_id)}"

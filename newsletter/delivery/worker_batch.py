@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, select, update
 
-from newsletter.audience.links import UnsubscribeLink, preferences_url, unsubscribe_url, web_url
+from newsletter.audience.links import LinkSigner, UnsubscribeLink, web_url
 from newsletter.audience.suppression import is_active
 from newsletter.delivery.ledger import (
     deliveries_t,
@@ -150,6 +150,7 @@ def load_recipients(
     skipped: dict[int, str] = {}
     seen: set[int] = set()
     base = links.base_url
+    signer = LinkSigner(base, key=links.key, now=now)
     web = {lang: web_url(base, context.issue_slug, lang) for lang in context.contents}
     fallback = next(iter(context.contents))
     for delivery_id, subscriber_id, email, first_name, language, membership, suppressed in rows:
@@ -169,8 +170,8 @@ def load_recipients(
         fields = {
             "first_name": first_name or "",
             "email": email,
-            "unsubscribe_url": unsubscribe_url(base, link, key=links.key),
-            "preferences_url": preferences_url(base, subscriber_id, key=links.key),
+            "unsubscribe_url": signer.unsubscribe_url(link),
+            "preferences_url": signer.preferences_url(subscriber_id),
             "web_url": web.get(language, web[fallback]),
         }
         if context.tracked:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from newsletter.audience.links import (
+    LinkSigner,
     UnsubscribeLink,
     preferences_token,
     preferences_url,
@@ -57,3 +58,16 @@ def test_the_web_version_url() -> None:
     assert web_url("https://news.example.org/", "2025-05-06-infolettre", "en") == (
         "https://news.example.org/archive/2025-05-06-infolettre/en"
     )
+
+
+def test_a_batch_signer_gives_the_same_links_as_one_at_a_time() -> None:
+    now = NOW
+    signer = LinkSigner("https://news.example.org/", key=KEY, now=now)
+    link = UnsubscribeLink(subscriber_id=12, list_id=3, delivery_id=4567)
+    one = unsubscribe_token(link, key=KEY, now=now)
+    assert signer.unsubscribe_url(link) == f"https://news.example.org/unsubscribe/{one}"
+    assert signer.preferences_url(12) == (
+        f"https://news.example.org/preferences/{preferences_token(12, key=KEY, now=now)}"
+    )
+    token = signer.unsubscribe_url(link).rsplit("/", 1)[1]
+    assert read_unsubscribe_token(token, key=KEY, now=now + timedelta(days=60)) == link
