@@ -92,3 +92,10 @@ def test_the_newsroom_lists_communiques_whose_embargo_passed(
     assert "2026-02-embargoed" not in page.text
     assert client.get("/archive/2026-02-embargoed/fr").status_code == 404
     assert "2026-02-embargoed" not in client.get("/archive/feed.xml").text
+
+
+def test_empty_archive_and_newsroom_say_so(client: WebClient) -> None:
+    assert "Nothing has been sent yet." in client.get("/archive?lang=en").text
+    assert "Aucun communiqué n'est encore paru." in client.get("/newsroom?lang=fr").text.replace(
+        "&#39;", "'"
+    )
