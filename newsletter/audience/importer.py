@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Engine, String, Table, bindparam, insert, literal, select, update
+from sqlalchemy import Connection, Engine, String, bindparam, insert, literal, select, update
 
 from newsletter.audience.csvread import (
     CsvFormat,
@@ -30,20 +30,19 @@ from newsletter.store.bulk import bulk_insert
 from newsletter.store.tables import (
     SUBSCRIBED,
     UNSUBSCRIBED,
-    Consent,
     MailingList,
     Membership,
     Subscriber,
     Suppression,
     UTCDateTime,
+    consents_t,
+    memberships_t,
+    subscribers_t,
 )
 
 CHUNK = 2000
 PROFILE = ("first_name", "last_name", "organisation", "outlet", "beat", "region", "phone")
 
-subscribers_t = cast(Table, Subscriber.__table__)
-consents_t = cast(Table, Consent.__table__)
-memberships_t = cast(Table, Membership.__table__)
 
 
 @dataclass

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, case, func, insert, literal, select
+from sqlalchemy import case, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from newsletter.audience.lists import get_list
@@ -26,17 +26,13 @@ from newsletter.store import Store
 from newsletter.store.tables import (
     BATCH_PENDING,
     SEND_RUNNING,
-    Batch,
-    Delivery,
     Send,
     SendAttachment,
     SendContent,
+    batches_t,
+    deliveries_t,
 )
 from newsletter.tracking import own_links as own
-
-deliveries_t = cast(Table, Delivery.__table__)
-batches_t = cast(Table, Batch.__table__)
-sends_t = cast(Table, Send.__table__)
 
 # Batch numbers of language k start at k * LANGUAGE_STRIDE: one statement numbers every
 # language's batches without knowing their counts first. Splits take numbers past the max.

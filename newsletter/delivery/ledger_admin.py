@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, select, update
 
-from newsletter.delivery.ledger import batches_t, deliveries_t, sends_t
 from newsletter.delivery.ledger_claims import write_transaction
 from newsletter.errors import DeliveryError
 from newsletter.store import Store
@@ -25,6 +24,9 @@ from newsletter.store.tables import (
     SEND_DONE,
     SEND_PAUSED,
     SEND_RUNNING,
+    batches_t,
+    deliveries_t,
+    sends_t,
 )
 
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from newsletter.delivery.ledger import batches_t, deliveries_t, sends_t
 from newsletter.delivery.ledger_split import record_partial
 from newsletter.delivery.result import BatchResult, Outcome
 from newsletter.store import Store
@@ -32,6 +31,9 @@ from newsletter.store.tables import (
     SEND_DONE,
     SEND_PAUSED,
     SEND_RUNNING,
+    batches_t,
+    deliveries_t,
+    sends_t,
 )
 
 #: A named point where a test may kill the process (see worker_faults); a no-op by default.

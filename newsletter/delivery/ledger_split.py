@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
-from newsletter.delivery.ledger import batches_t, deliveries_t, sends_t
 from newsletter.delivery.result import BatchResult, Outcome, RecipientResult
 from newsletter.store.tables import (
     BATCH_FAILED,
     BATCH_PENDING,
     BATCH_SUBMITTED,
     BATCH_UNCERTAIN,
+    batches_t,
+    deliveries_t,
+    sends_t,
 )
 
 if TYPE_CHECKING:

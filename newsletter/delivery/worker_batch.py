@@ -17,13 +17,7 @@ from sqlalchemy import and_, select, update
 
 from newsletter.audience.links import LinkSigner, UnsubscribeLink, web_url
 from newsletter.audience.suppression import is_active
-from newsletter.delivery.ledger import (
-    deliveries_t,
-    frozen_attachments,
-    frozen_contents,
-    sender_from_record,
-    sends_t,
-)
+from newsletter.delivery.ledger import frozen_attachments, frozen_contents, sender_from_record
 from newsletter.delivery.ledger_claims import Claim, write_transaction
 from newsletter.delivery.message import (
     Attachment,
@@ -43,6 +37,8 @@ from newsletter.store.tables import (
     Membership,
     Subscriber,
     Suppression,
+    deliveries_t,
+    sends_t,
 )
 from newsletter.tracking.own_links import tracking_token
 

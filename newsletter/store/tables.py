@@ -9,7 +9,7 @@ of a million members into delivery rows without reading them into Python.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -423,3 +424,15 @@ class ScheduledSend(Base):
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     approval: Mapped[str | None] = mapped_column(String(10), default=None)  # approve | auto
     recurring_id: Mapped[int | None] = mapped_column(Id, default=None, index=True)
+
+
+# The same tables for SQLAlchemy Core statements (bulk inserts, INSERT ... SELECT, upserts).
+subscribers_t = cast(Table, Subscriber.__table__)
+consents_t = cast(Table, Consent.__table__)
+memberships_t = cast(Table, Membership.__table__)
+sends_t = cast(Table, Send.__table__)
+batches_t = cast(Table, Batch.__table__)
+deliveries_t = cast(Table, Delivery.__table__)
+outcomes_t = cast(Table, DeliveryOutcome.__table__)
+events_t = cast(Table, TrackingEvent.__table__)
+links_t = cast(Table, TrackedLink.__table__)

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, and_, exists, or_, select, update
+from sqlalchemy import Connection, and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,17 +31,12 @@ from newsletter.errors import AudienceError
 from newsletter.store.tables import (
     BATCH_SUBMITTED,
     BATCH_UNCERTAIN,
-    Batch,
-    Delivery,
-    DeliveryOutcome,
-    Send,
+    batches_t,
+    deliveries_t,
+    outcomes_t,
+    sends_t,
 )
 from newsletter.tracking.events import BounceKind, Event, EventType, RejectReason
-
-deliveries_t = cast(Table, Delivery.__table__)
-batches_t = cast(Table, Batch.__table__)
-sends_t = cast(Table, Send.__table__)
-outcomes_t = cast(Table, DeliveryOutcome.__table__)
 
 CHUNK = 900  # below SQLite's host-parameter limit
 MAX_ID = 2**63 - 1  # ids are BIGINT: a larger custom_arg names nothing we created

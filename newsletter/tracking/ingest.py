@@ -15,18 +15,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, select
 
 from newsletter.delivery.ledger_claims import write_transaction
 from newsletter.store import Store
 from newsletter.store.bulk import bulk_insert
-from newsletter.store.tables import TrackingEvent
+from newsletter.store.tables import events_t
 from newsletter.tracking.apply import Applied, apply_events, as_id, chunks
 from newsletter.tracking.events import Event
-
-events_t = cast(Table, TrackingEvent.__table__)
 
 
 @dataclass(frozen=True)

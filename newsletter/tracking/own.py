@@ -28,13 +28,12 @@ import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, select
 
 from newsletter.errors import TrackingError
 from newsletter.store import Store
-from newsletter.store.tables import Batch, Delivery
+from newsletter.store.tables import batches_t, deliveries_t, links_t
 from newsletter.tracking.events import Event, EventType
 from newsletter.tracking.ingest import IngestResult, ingest
 from newsletter.tracking.own_links import (
@@ -43,7 +42,6 @@ from newsletter.tracking.own_links import (
     TRACKING_TTL,
     add_pixel,
     click_url,
-    links_t,
     open_url,
     read_tracking_token,
     record_links,
@@ -80,8 +78,6 @@ __all__ = [
 
 PROVIDER = "own"
 
-deliveries_t = cast(Table, Delivery.__table__)
-batches_t = cast(Table, Batch.__table__)
 
 # A transparent 1x1 GIF.
 PIXEL = bytes.fromhex(

@@ -12,14 +12,13 @@ import html as htmllib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import cast
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, select
 
 from newsletter.audience.tokens import make_token, read_token
 from newsletter.errors import TokenError
 from newsletter.render.personalize import TRACKING_FIELD, html_token
-from newsletter.store.tables import TrackedLink
+from newsletter.store.tables import links_t
 
 TRACK = "track"
 TRACKING_SLOT = html_token(TRACKING_FIELD)  # where each recipient's token goes
@@ -27,7 +26,6 @@ TRACKING_SLOT = html_token(TRACKING_FIELD)  # where each recipient's token goes
 OWN_PAGES = ("/unsubscribe", "/preferences", "/archive", "/t/")
 TRACKING_TTL = timedelta(days=400)  # a link in an archived message keeps working a year on
 
-links_t = cast(Table, TrackedLink.__table__)
 
 
 # Tokens and URLs ---------------------------------------------------------------------------

@@ -17,25 +17,19 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, func, select
 
 from newsletter.errors import TrackingError
 from newsletter.store import Store
 from newsletter.store.tables import (
     BATCH_SUBMITTED,
-    Delivery,
-    DeliveryOutcome,
-    Send,
-    TrackingEvent,
+    deliveries_t,
+    events_t,
+    outcomes_t,
+    sends_t,
 )
 from newsletter.tracking.events import BounceKind, EventType
-
-deliveries_t = cast(Table, Delivery.__table__)
-outcomes_t = cast(Table, DeliveryOutcome.__table__)
-events_t = cast(Table, TrackingEvent.__table__)
-sends_t = cast(Table, Send.__table__)
 
 HOURS = 48
 
