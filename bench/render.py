@@ -1,74 +1,33 @@
 """Benchmark of the render pipeline: median time per issue and language, fills per second.
 
 Run from the repository root: ``python bench/render.py [--runs 30] [--recipients 100000]``.
-It renders the example issues of issues/ when they load, else issues built here, and prints a
-table. Targets on the project's 2-core machine: < 100 ms per issue and language, >= 150,000
-fills per second.
+It renders the example issues of issues/ and prints a table. Targets on the project's 2-core
+machine: < 100 ms per issue and language, >= 150,000 fills per second.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from newsletter.config import Workspace, load_settings
-from newsletter.content.model import Article, InfolettreEdition, Issue
+from newsletter.content.issues import load_issue
+from newsletter.content.model import Issue
 from newsletter.render import render_issue
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _built_infolettre() -> Issue:
-    zone = timezone(timedelta(hours=-4))
-    articles = [
-        Article(
-            url=f"https://www.example.org/articles/{n}",
-            title=f"Article numéro {n} : les projets soutenus en 2012",
-            summary="Un résumé de deux phrases, comme ceux du site. " * 3,
-            image_url=f"https://www.example.org/images/{n}.jpg",
-            image_alt=f"Photo {n}",
-            published_at=datetime(2025, 5, 1, 9, 0, tzinfo=zone) - timedelta(days=n),
-        )
-        for n in range(13)
-    ]
-    editions = {
-        language: InfolettreEdition(
-            language=language,
-            subject="Infolettre",
-            preheader="Les nouvelles du mois",
-            intro="Voici **les nouvelles** du mois.",
-            featured=articles[:5],
-            recent=articles[5:],
-        )
-        for language in ("fr", "en")
-    }
-    return Issue(
-        kind="infolettre",
-        slug="bench",
-        date=date(2025, 5, 6),
-        template="infolettre",
-        languages=["fr", "en"],
-        infolettre=editions,
-    )
-
-
 def _issues(workspace: Workspace) -> list[tuple[str, Issue]]:
-    found: list[tuple[str, Issue]] = []
-    try:
-        from newsletter.content.issues import load_issue
-
-        for path in sorted(workspace.issues_dir.glob("*.yaml")):
-            found.append((path.name, load_issue(path, workspace.settings)))
-    except Exception as err:  # the examples are optional here; the built issue is enough
-        print(f"(example issues not used: {err})", file=sys.stderr)
-    return found or [("built infolettre (13 articles)", _built_infolettre())]
+    paths = sorted(workspace.issues_dir.glob("*.yaml"))
+    if not paths:
+        raise SystemExit(f"{workspace.issues_dir}: no example issue to render")
+    return [(path.name, load_issue(path, workspace.settings)) for path in paths]
 
 
 def main() -> None:
