@@ -16,7 +16,7 @@ from typing import Any
 import feedparser
 
 from newsletter.config import FetchSettings
-from newsletter.content.fetch import fetch
+from newsletter.content.fetch import Reader, fetch
 from newsletter.content.model import Article, Language
 from newsletter.content.text import (
     Image,
@@ -35,12 +35,13 @@ def read_feed(
     base_dir: Path | None = None,
     settings: FetchSettings,
     language: Language | None = None,
+    reader: Reader = fetch,
 ) -> list[Article]:
     """The articles of the feed at `source`, in the feed's order.
 
     `language` is used for articles when the feed does not declare one it publishes in.
     """
-    fetched = fetch(source, base_dir=base_dir, settings=settings)
+    fetched = reader(source, base_dir=base_dir, settings=settings)
     return parse_feed(fetched.content, source=source, location=fetched.location, language=language)
 
 
@@ -50,6 +51,7 @@ def parse_feed(
     source: str,
     location: str | None = None,
     language: Language | None = None,
+    reader: Reader = fetch,
 ) -> list[Article]:
     """Parse feed bytes; `source` names the feed in errors, `location` resolves relative links."""
     headers = {"content-location": location} if location and location.startswith("http") else {}

@@ -11,6 +11,7 @@ import mimetypes
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import url2pathname
 
@@ -35,6 +36,15 @@ class Fetched:
     @property
     def is_file(self) -> bool:
         return not self.location.startswith(("http://", "https://"))
+
+
+class Reader(Protocol):
+    """How a source is read: `fetch` itself, or a stand-in that records or replays what
+    sources gave (an issue stored with its revision is read again without disk or network)."""
+
+    def __call__(
+        self, source: str, *, base_dir: Path | None, settings: FetchSettings
+    ) -> Fetched: ...
 
 
 def is_url(source: str) -> bool:

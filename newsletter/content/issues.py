@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from newsletter.config import Settings
 from newsletter.content.feeds import read_feed
+from newsletter.content.fetch import Reader, fetch
 from newsletter.content.issuefile import (
     ArticleFile,
     CommuniqueFile,
@@ -40,6 +41,8 @@ from newsletter.content.yamlfile import FieldPath, Located, load_yaml
 from newsletter.errors import ConfigurationError, IssueFileError, SourceError
 
 KINDS = ("infolettre", "communique")
+#: Largest file an issue may attach; SendGrid refuses whole messages from 30 MB.
+ATTACHMENT_MAX_BYTES = 10_000_000
 
 # pydantic's wording for these is right for a programmer, not for the person editing the file.
 _MESSAGES = {
@@ -51,20 +54,33 @@ _MESSAGES = {
 }
 
 
-def load_issue(path: Path, settings: Settings) -> Issue:
+def load_issue(path: Path, settings: Settings, *, reader: Reader = fetch) -> Issue:
     """Read, validate and resolve the issue file at `path`."""
+    return load_issue_text(read_issue_file(path), str(path), settings,
+                           base_dir=path.resolve().parent, reader=reader)  # fmt: skip
+
+
+def read_issue_file(path: Path) -> str:
+    """The text of an issue file, or an IssueFileError saying why it cannot be read."""
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError as err:
         raise IssueFileError(name, "no such issue file") from err
     except UnicodeDecodeError as err:
         raise IssueFileError(name, f"not UTF-8 text: {err.reason}") from err
     except OSError as err:
         raise IssueFileError(name, f"cannot read the file: {err.strerror or err}") from err
+
+
+def load_issue_text(
+    text: str, name: str, settings: Settings, *, base_dir: Path | None, reader: Reader = fetch
+) -> Issue:
+    """Validate and resolve an issue document; ``name`` labels its errors (a file, or an issue
+    in the store), relative sources are read from ``base_dir`` through ``reader``."""
     located = load_yaml(text, name)
     parsed = validate(located, name)
-    resolver = _Resolver(path, located, settings)
+    resolver = _Resolver(name, base_dir, located, settings, reader)
     if isinstance(parsed, InfolettreFile):
         return resolver.infolettre(parsed)
     return resolver.communique(parsed)
@@ -149,12 +165,19 @@ def _dotted(path: FieldPath) -> str:
 class _Resolver:
     """Reads the sources an issue file names; keeps the file's lines for error messages."""
 
-    def __init__(self, path: Path, located: Located, settings: Settings) -> None:
-        self.path = path
-        self.name = str(path)
-        self.base_dir = path.resolve().parent
+    def __init__(
+        self,
+        name: str,
+        base_dir: Path | None,
+        located: Located,
+        settings: Settings,
+        reader: Reader,
+    ) -> None:
+        self.name = name
+        self.base_dir = base_dir
         self.located = located
         self.settings = settings
+        self.reader = reader
         self._pages: dict[str, Article] = {}
         self._feeds: dict[str, list[Article]] = {}
 
@@ -252,9 +275,8 @@ class _Resolver:
     def page(self, source: str, lang: Language, where: FieldPath) -> Article:
         if source not in self._pages:
             try:
-                article = read_page(
-                    source, base_dir=self.base_dir, settings=self.settings.fetch, language=lang
-                )
+                article = read_page(source, base_dir=self.base_dir, settings=self.settings.fetch,
+                                    language=lang, reader=self.reader)  # fmt: skip
             except SourceError as err:
                 raise self.error(f"cannot read the article page: {err}", where) from err
             if not article.url.startswith(("http://", "https://")):
@@ -280,8 +302,9 @@ class _Resolver:
         if source not in self._feeds:
             try:
                 self._feeds[source] = read_feed(
-                    source, base_dir=self.base_dir, settings=self.settings.fetch, language=lang
-                )
+                    source, base_dir=self.base_dir, settings=self.settings.fetch, language=lang,
+                    reader=self.reader,
+                )  # fmt: skip
             except SourceError as err:
                 raise self.error(f"cannot read the feed: {err}", where) from err
         return select_recent(
@@ -327,15 +350,21 @@ class _Resolver:
 
     def attachment(self, relative: str, title: str, index: int) -> Attachment:
         where: FieldPath = ("attachments", index, "path")
-        path = (self.base_dir / relative).resolve()
-        if not path.is_file():
-            raise self.error(f"no such file: {path} (paths are relative to the issue file)", where)
-        content_type, _ = mimetypes.guess_type(path.name)
+        limits = self.settings.fetch.model_copy(update={"max_bytes": ATTACHMENT_MAX_BYTES})
+        try:
+            fetched = self.reader(relative, base_dir=self.base_dir, settings=limits)
+        except SourceError as err:
+            raise self.error(
+                f"cannot read the attachment: {err} (paths are relative to the issue file)", where
+            ) from err
+        filename = Path(fetched.location).name if fetched.is_file else Path(relative).name
+        content_type, _ = mimetypes.guess_type(filename)
         return Attachment(
-            path=str(path),
-            title=title or path.name,
+            path=fetched.location,
+            title=title or filename,
             content_type=content_type or "application/octet-stream",
-            size=path.stat().st_size,
+            size=len(fetched.content),
+            data=fetched.content,
         )
 
 

@@ -77,6 +77,7 @@ class Attachment(_Model):
     title: str = ""
     content_type: str = "application/octet-stream"
     size: int = 0
+    data: bytes = b""  # read with the issue, so a send never reads the disk again
 
 
 class InfolettreEdition(_Model):

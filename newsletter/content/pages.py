@@ -13,7 +13,7 @@ import lxml.etree
 import lxml.html
 
 from newsletter.config import FetchSettings
-from newsletter.content.fetch import fetch
+from newsletter.content.fetch import Reader, fetch
 from newsletter.content.model import Article, Language
 from newsletter.content.text import absolute_url, clean_summary, language_code
 from newsletter.errors import SourceError
@@ -27,9 +27,10 @@ def read_page(
     base_dir: Path | None = None,
     settings: FetchSettings,
     language: Language | None = None,
+    reader: Reader = fetch,
 ) -> Article:
     """The article described by the page at `source`."""
-    fetched = fetch(source, base_dir=base_dir, settings=settings)
+    fetched = reader(source, base_dir=base_dir, settings=settings)
     location = fetched.location if not fetched.is_file else Path(fetched.location).as_uri()
     return parse_page(
         fetched.content,

@@ -117,15 +117,10 @@ def _sender(issue: Issue, workspace: Workspace) -> Sender:
 
 
 def _attachments(issue: Issue) -> list[Attachment]:
-    found = []
-    for item in issue.attachments:
-        path = Path(item.path)
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise DeliveryError(f"{issue.source_path}: attachment {path}: {err}") from err
-        found.append(Attachment(path.name, item.content_type, data))
-    return found
+    return [
+        Attachment(Path(item.path).name, item.content_type, item.data)
+        for item in issue.attachments
+    ]
 
 
 def start_send(

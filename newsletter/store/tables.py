@@ -211,6 +211,8 @@ class Send(Base):
     issue_slug: Mapped[str] = mapped_column(String(200))
     issue_kind: Mapped[str] = mapped_column(String(40))
     issue_file: Mapped[str] = mapped_column(Text, default="")
+    # 0006: the approved revision it sends (no foreign key: SQLite cannot add one later).
+    revision_id: Mapped[int | None] = mapped_column(Id, default=None, index=True)
     # The list may be deleted later; its name stays for the record.
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"))
     list_name: Mapped[str] = mapped_column(String(100))
@@ -424,6 +426,110 @@ class ScheduledSend(Base):
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     approval: Mapped[str | None] = mapped_column(String(10), default=None)  # approve | auto
     recurring_id: Mapped[int | None] = mapped_column(Id, default=None, index=True)
+    # 0006: the approved revision it is to send (a draft's revision awaiting approval).
+    revision_id: Mapped[int | None] = mapped_column(Id, default=None, index=True)
+
+
+# --- issues in the store (0006) ---------------------------------------------------------------
+# An issue is a document (the YAML of issues/README.md) kept with every revision of it. The
+# sources a revision read (feeds, pages, attachments) are captured beside it, content-addressed,
+# so that any machine can render and send it; approving a revision freezes its rendering.
+
+REVISION_DRAFT = "draft"
+REVISION_AWAITING = "awaiting-approval"
+REVISION_APPROVED = "approved"
+REVISION_REJECTED = "rejected"
+REVISION_STATUSES = (REVISION_DRAFT, REVISION_AWAITING, REVISION_APPROVED, REVISION_REJECTED)
+
+
+class IssueRecord(Base):
+    """One issue (an infolettre edition or a communiqué), named by its slug."""
+
+    __tablename__ = "issues"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(Text, default="")  # the subject in the first language
+    languages: Mapped[str] = mapped_column(String(40), default="")  # "fr,en"
+    issue_date: Mapped[str] = mapped_column(String(10), default="")  # YYYY-MM-DD
+    latest_revision: Mapped[int] = mapped_column(Integer, default=0)
+    approved_revision: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class IssueRevision(Base):
+    """One saved state of an issue document; ``rendered`` is set when it is approved."""
+
+    __tablename__ = "issue_revisions"
+    __table_args__ = (
+        UniqueConstraint("issue_id", "number", name="uq_issue_revisions_issue_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the document
+    # Where relative sources were read from when it was saved (a directory on that machine).
+    base_dir: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(Text, default="")  # "import of issues/x.yaml", ...
+    status: Mapped[str] = mapped_column(String(20))
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    # {"contents": [{language, subject, html, text}], "sender": {...}, "embargo_until": ...}
+    rendered: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class StoredFile(Base):
+    """Bytes kept once whoever refers to them (captured sources, attachments, uploads)."""
+
+    __tablename__ = "stored_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class RevisionSource(Base):
+    """What one source (as the document writes it) gave when the revision was saved."""
+
+    __tablename__ = "revision_sources"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    revision_id: Mapped[int] = mapped_column(
+        ForeignKey("issue_revisions.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    charset: Mapped[str | None] = mapped_column(String(60))
+    sha256: Mapped[str] = mapped_column(ForeignKey("stored_files.sha256"))
+
+
+AUDIT_OK = "ok"
+AUDIT_REFUSED = "refused"
+AUDIT_FAILED = "failed"
+
+
+class AuditEntry(Base):
+    """Who asked for what, on which object, when, and how it ended."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_actor", "actor", "at"))
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80))
+    object_type: Mapped[str] = mapped_column(String(40), default="")
+    object_id: Mapped[str] = mapped_column(String(200), default="")
+    outcome: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 # The same tables for SQLAlchemy Core statements (bulk inserts, INSERT ... SELECT, upserts).
