@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from newsletter.audience.tokens import secret_key
 from newsletter.config import Workspace
@@ -18,7 +18,9 @@ from newsletter.delivery.result import Transport
 from newsletter.delivery.transports import transport_from_settings
 from newsletter.delivery.worker import TransportFactory, Worker, WorkerOptions
 from newsletter.delivery.worker_batch import Links
+from newsletter.delivery.worker_faults import Checkpoints
 from newsletter.schedule.scheduler import SendScheduler
+from newsletter.services.core import Core
 from newsletter.store import Store, open_workspace_store
 from newsletter.store import schema as store_schema
 from newsletter.store.engine import database_url, open_engine
@@ -76,7 +78,54 @@ def worker_options(workspace: Workspace) -> WorkerOptions:
 
 
 def worker(workspace: Workspace, store: Store) -> Worker:
-    return Worker(store, transport_factory(workspace), links(workspace), worker_options(workspace))
+    return Worker(store, transport_factory(workspace), links(workspace), worker_options(workspace),
+                  checkpoints=Checkpoints.from_env())  # fmt: skip
+
+
+def open_core(
+    workspace: Workspace,
+    *,
+    upgrade: bool = False,
+    transport: Transport | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Core:
+    """The one core object of a process: its store (opened, schema checked), transports, link
+    signer, worker settings, clock and the fault hook of the reliability tests. ``transport``
+    replaces every transport (tests hand in a memory transport)."""
+    if upgrade:
+        engine = open_engine(database_url(workspace))
+        try:
+            store_schema.upgrade(engine)
+        finally:
+            engine.dispose()
+    factory = transport_factory(workspace)
+    if transport is not None:
+        given = transport
+
+        def factory(_name: str) -> Transport:
+            return given
+
+    core = Core(
+        workspace=workspace,
+        store=open_workspace_store(workspace),
+        transports=factory,
+        links=links(workspace),
+        worker_options=worker_options(workspace),
+        checkpoints=Checkpoints.from_env(),
+    )
+    if clock is not None:
+        core.clock = clock
+    return core
+
+
+@contextmanager
+def core(workspace: Workspace, *, upgrade: bool = False) -> Iterator[Core]:
+    """`open_core`, closed when the block ends."""
+    opened = open_core(workspace, upgrade=upgrade)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def scheduler(workspace: Workspace, store: Store) -> SendScheduler:

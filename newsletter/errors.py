@@ -15,18 +15,24 @@
     │   └── SchemaError             a schema this version does not know, or one to upgrade
     ├── DeliveryError               transports and the send ledger
     ├── ScheduleError               a time, schedule or embargo that forbids scheduling
-    └── TrackingError               provider events and our own tracking
+    ├── TrackingError               provider events and our own tracking
         └── WebhookError            a webhook request refused; nothing from it may be stored
             ├── WebhookSignatureError   signature missing, not base64, or not ours
             ├── WebhookTimestampError   timestamp missing, malformed, too old or in the future
             └── WebhookBodyError        not JSON, not an array, an event that is not an object
                 └── WebhookTooLargeError    a body over the configured cap
+    └── ServiceError                an action refused by the application layer (services/)
+        ├── NotFound                what the action names does not exist
+        ├── Conflict                the object's state forbids it (already sent, not pending)
+        ├── Invalid                 a value the action cannot take (``field`` names it)
+        └── Forbidden               the actor's role or relation to the object forbids it
 
     ConfigurationError              a setting that is missing or wrong; deliberately outside the
                                     root so that no "skip what failed" handler can swallow it
 
-Each message says what was wrong, where, and what to do. The CLI prints it on one line and
-exits with status 2.
+Each message says what was wrong, where, and what to do, in the product's words (never a command
+line flag or an HTTP status): the CLI prints it on one line and exits with status 2, the web app
+turns the service errors into 404, 409, 400 and 403.
 """
 
 from __future__ import annotations
@@ -169,3 +175,28 @@ class WebhookBodyError(WebhookError):
 
 class WebhookTooLargeError(WebhookBodyError):
     """The body is larger than the configured cap."""
+
+
+class ServiceError(NewsletterError):
+    """An action the application layer refused; the subclasses say why."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class NotFound(ServiceError):
+    """The issue, send, schedule, list, ... that the action names does not exist."""
+
+
+class Conflict(ServiceError):
+    """The object's state forbids the action (already sent, already approved, not pending)."""
+
+
+class Invalid(ServiceError):
+    """A value the action cannot take; ``field`` names it in the product's words."""
+
+
+class Forbidden(ServiceError):
+    """The actor may not do this: their role, or their relation to the object (an author
+    approving their own communiqué)."""

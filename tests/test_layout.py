@@ -20,11 +20,12 @@ RANKS = {
     "tracking": 4,
     "testing": 5,
     "schedule": 5,
-    "app": 6,
-    "workspace": 6,
-    "preview": 6,
-    "web": 7,
-    "cli": 7,
+    "services": 6,
+    "app": 7,
+    "workspace": 7,
+    "preview": 7,
+    "web": 8,
+    "cli": 8,
 }
 OUTERMOST = {"web", "cli"}
 

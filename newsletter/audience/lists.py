@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newsletter.errors import AudienceError
+from newsletter.errors import AudienceError, NotFound
 from newsletter.store.tables import MEMBERSHIP_STATUSES, MailingList, Membership
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
@@ -42,9 +43,13 @@ def find_list(session: Session, name: str) -> MailingList | None:
 def get_list(session: Session, name: str) -> MailingList:
     found = find_list(session, name)
     if found is None:
-        raise AudienceError(
-            f"no list named {name!r}: see `newsletter lists list`, or create it with "
-            f"`newsletter lists create {name}`"
+        known = list(session.scalars(select(MailingList.name).order_by(MailingList.name)))
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise NotFound(
+            f"there is no list {name!r}: {hint}"
+            + (f"the lists are {', '.join(known)}" if known else "no list exists yet"),
+            field="list",
         )
     return found
 

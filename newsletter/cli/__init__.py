@@ -8,6 +8,8 @@ is printed on one line on stderr and ends the command with exit status 2.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -15,10 +17,26 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from newsletter import app as wiring
 from newsletter.config import Workspace, load_workspace
-from newsletter.errors import ConfigurationError, NewsletterError
+from newsletter.errors import ConfigurationError, NewsletterError, ServiceError
+from newsletter.services.core import Actor, Core, terminal_actor
 
 USER_ERROR = 2
+#: A send that ended with failed or uncertain batches: it needs a person's look.
+NEEDS_ATTENTION = 3
+
+#: The option that gives a service's field, for the hint printed under its error.
+FIELD_OPTIONS = {
+    "list": "--list",
+    "segment": "--segment",
+    "language": "--lang",
+    "at": "--at",
+    "transport": "--transport",
+    "addresses": "--test",
+    "reason": "--reason",
+    "kind": "--kind",
+}
 
 app = typer.Typer(
     name="newsletter",
@@ -48,6 +66,16 @@ class State:
             self._workspace = load_workspace(self.workspace_path)
         return self._workspace
 
+    @contextmanager
+    def core(self, *, upgrade: bool = False) -> Iterator[Core]:
+        """The workspace's core object (store, transports, ...), closed afterwards."""
+        with wiring.core(self.workspace(), upgrade=upgrade) as opened:
+            yield opened
+
+    @property
+    def actor(self) -> Actor:
+        return terminal_actor()
+
 
 @app.callback()
 def _root(
@@ -64,6 +92,12 @@ def _root(
     ] = None,
 ) -> None:
     ctx.obj = State(workspace_path=workspace)
+
+
+def is_issue_file(reference: str) -> bool:
+    """An issue named by its file (imported first) rather than by its slug in the store."""
+    path = Path(reference)
+    return path.suffix.lower() in (".yaml", ".yml") or path.is_file()
 
 
 def state(ctx: typer.Context) -> State:
@@ -84,6 +118,9 @@ def run(argv: list[str] | None = None) -> int:
     except (NewsletterError, ConfigurationError) as err:
         label = "configuration error" if isinstance(err, ConfigurationError) else "error"
         err_console.print(f"{label}: {err}", markup=False, highlight=False, soft_wrap=True)
+        option = FIELD_OPTIONS.get(err.field or "") if isinstance(err, ServiceError) else None
+        if option:
+            err_console.print(f"hint: check {option}", markup=False, highlight=False)
         return USER_ERROR
     except SystemExit as exit_:
         code = exit_.code
@@ -98,9 +135,11 @@ def main() -> None:
 # Command modules register themselves on `app` when imported.
 from newsletter.cli import (  # noqa: E402, F401
     commands_audience,
+    commands_audit,
     commands_content,
     commands_delivery,
     commands_drafts,
+    commands_issues,
     commands_lists,
     commands_report,
     commands_schedule,

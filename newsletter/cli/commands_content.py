@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from newsletter.cli import app, console, state
+from newsletter.cli import app, console, is_issue_file, state
 from newsletter.config import Workspace
 from newsletter.content.issues import load_issue
 from newsletter.content.model import LANGUAGES, Issue, Language
-from newsletter.errors import NewsletterError
+from newsletter.errors import Invalid
 from newsletter.render import RenderedIssue, render_issue
+from newsletter.services import issues
 from newsletter.workspace import (
     create_workspace,
     write_rendered,
@@ -42,7 +43,10 @@ def init(
 @app.command()
 def render(
     ctx: typer.Context,
-    issue_file: IssueFileArg,
+    issue: Annotated[
+        str,
+        typer.Argument(help="Issue file (YAML, rendered without being stored) or issue slug."),
+    ],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Directory for <slug>.<lang>.html and .txt.")
     ] = Path("build"),
@@ -58,13 +62,20 @@ def render(
 ) -> None:
     """Render an issue to HTML and text for each language, and report the checks.
 
-    Exits with status 1 when an error-level check fails (the files are written all the same,
-    for inspection).
+    A file is rendered as it is, without being stored; a slug renders the latest revision in
+    the store from its captured sources. Exits with status 1 when an error-level check fails
+    (the files are written all the same, for inspection).
     """
-    workspace = state(ctx).workspace()
-    issue = load_issue(issue_file, workspace.settings)
-    rendered = render_languages(issue, workspace, lang)
-    written = write_rendered(issue, rendered, out, sample=sample, workspace=workspace)
+    st = state(ctx)
+    workspace = st.workspace()
+    if is_issue_file(issue):
+        loaded = load_issue(Path(issue), workspace.settings)
+        rendered = render_languages(loaded, workspace, lang)
+    else:
+        with st.core() as core:
+            loaded = issues.load(core, issue)
+            rendered = issues.render(core, st.actor, issue, language=lang)
+    written = write_rendered(loaded, rendered, out, sample=sample, workspace=workspace)
     for path in written:
         console.print(f"wrote {path}")
     failed = print_checks(rendered)
@@ -78,8 +89,9 @@ def render_languages(issue: Issue, workspace: Workspace, lang: str | None) -> li
     if lang is not None:
         chosen = next((code for code in LANGUAGES if code == lang), None)
         if chosen is None or chosen not in languages:
-            raise NewsletterError(
-                f"--lang {lang}: the issue has {', '.join(issue.languages)}; choose one of them"
+            raise Invalid(
+                f"language {lang}: the issue is written in {', '.join(issue.languages)}",
+                field="language",
             )
         languages = [chosen]
     return [render_issue(issue, code, workspace) for code in languages]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,18 +22,22 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from newsletter import app as wiring
 from newsletter.audience.consent import consent_kind
 from newsletter.audience.csvread import ImportDefaults
 from newsletter.audience.importer import import_subscribers
-from newsletter.cli import app, console, err_console, state
-from newsletter.config import Workspace
-from newsletter.delivery import ledger_admin
+from newsletter.cli import (
+    NEEDS_ATTENTION,
+    State,
+    app,
+    console,
+    err_console,
+    is_issue_file,
+    state,
+)
 from newsletter.delivery.ledger_admin import SendStatus
-from newsletter.delivery.service import render_for_send, send_test, start_send
-from newsletter.delivery.worker import Worker
 from newsletter.errors import DeliveryError
-from newsletter.store import Store
+from newsletter.services import issues, sends
+from newsletter.services.core import Core, terminal_actor
 from newsletter.store.tables import BATCH_PENDING, SEND_DONE
 
 sends_app = typer.Typer(
@@ -79,9 +84,9 @@ def _graceful(signals: tuple[signal.Signals, ...]) -> Iterator[threading.Event]:
                 signal.signal(sig, old)
 
 
-def _drive(worker: Worker, store: Store, send_id: int) -> SendStatus:
-    """Run the worker on one Send until it has no work left, with a progress bar and ETA."""
-    status = ledger_admin.send_status(store, send_id)
+def _drive(core: Core, send_id: int) -> SendStatus:
+    """Run a worker on one Send until it has no work left, with a progress bar and ETA."""
+    status = sends.status(core, terminal_actor(), send_id)
     done = status.recipients - status.count(BATCH_PENDING)
     with (
         _graceful((signal.SIGINT, signal.SIGTERM)) as stop,
@@ -101,8 +106,7 @@ def _drive(worker: Worker, store: Store, send_id: int) -> SendStatus:
             if batch_status != BATCH_PENDING:
                 progress.advance(task, size)
 
-        worker.run(send_id=send_id, until_idle=True, stop=stop, progress=advance)
-    return ledger_admin.send_status(store, send_id)
+        return sends.drive(core, send_id, stop=stop, progress=advance)
 
 
 def _print_status(status: SendStatus) -> None:
@@ -137,7 +141,9 @@ def _print_status(status: SendStatus) -> None:
 @app.command()
 def send(
     ctx: typer.Context,
-    issue_file: Annotated[Path, typer.Argument(help="Issue file (YAML).")],
+    issue: Annotated[
+        str, typer.Argument(help="Issue slug, or an issue file (YAML) to import first.")
+    ],
     list_name: Annotated[
         str | None, typer.Option("--list", help="The list to send to (e.g. infolettre).")
     ] = None,
@@ -151,50 +157,79 @@ def send(
             "addresses with commas); the list and the ledger are not touched.",
         ),
     ] = None,
+    again: Annotated[
+        bool, typer.Option("--again", help="Send even though the issue already went to the list.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts).")
+    ] = False,
 ) -> None:
     """Send an issue to a list (or segment), or test copies to a few addresses.
 
-    The send is recorded before anything goes out and driven to its end here; Ctrl-C stops
-    after the batch in hand and `newsletter sends resume` / `newsletter worker` carry on.
+    The latest revision goes out, approved on the way if it was not. On a terminal, the
+    audience after suppressions is shown and confirmation asked (--yes skips it). The send is
+    recorded before anything goes out and driven to its end here; Ctrl-C stops after the batch
+    in hand and `newsletter sends resume` / `newsletter worker` carry on. Exits with status 3
+    when the send ends with failed or uncertain batches.
     """
-    workspace = state(ctx).workspace()
-    if test:
-        addresses = [a.strip() for item in test for a in item.split(",") if a.strip()]
-        rendered = render_for_send(issue_file, workspace)
-        transport = wiring.transport(workspace, transport_name)
-        try:
-            results = send_test(rendered, addresses, transport, wiring.links(workspace))
-        finally:
-            transport.close()
-        for result in results:
-            console.print(f"{result.outcome.value}: {result.message or 'ok'}", highlight=False)
-        if any(r.outcome.value != "submitted" for r in results):
-            raise typer.Exit(1)
-        return
-    if list_name is None:
-        raise typer.BadParameter("give --list LIST, or --test ADDRESS", param_hint="--list")
-    rendered = render_for_send(issue_file, workspace)
-    with wiring.workspace_store(workspace) as store:
-        transport = wiring.transport(workspace, transport_name)
-        transport.close()  # only its name and batch shape are needed here
-        send_id = start_send(
-            store, rendered, list_name=list_name, segment_name=segment, transport=transport,
-            issue_file=str(issue_file),
-        )  # fmt: skip
+    st = state(ctx)
+    with st.core() as core:
+        slug = _slug(core, st, issue)
+        if test:
+            addresses = [a.strip() for item in test for a in item.split(",") if a.strip()]
+            copies = sends.test(core, st.actor, slug, addresses, transport=transport_name)
+            for copy in copies:
+                verdict = "submitted" if copy.submitted else "not submitted"
+                where = f": {copy.message}" if copy.message else ""
+                console.print(f"[TEST] {copy.language} to {copy.address} via {copy.transport}: "
+                              f"{verdict}{where}", highlight=False, markup=False)  # fmt: skip
+            if not all(c.submitted for c in copies):
+                raise typer.Exit(1)
+            return
+        if list_name is None:
+            raise typer.BadParameter("give --list LIST, or --test ADDRESS", param_hint="--list")
+        if not yes and console.is_terminal and sys.stdin.isatty():
+            count = sends.audience_count(core, st.actor, list_name, segment)
+            audience = list_name + (f" / {segment}" if segment else "")
+            if not typer.confirm(f"Send {slug} to {audience}: {count} recipient(s) after "
+                                 "suppressions. Go?"):  # fmt: skip
+                raise typer.Exit(1)
+        send_id = sends.start(core, st.actor, slug, list_name=list_name, segment=segment,
+                              transport=transport_name, again=again)  # fmt: skip
         console.print(f"send {send_id} created", highlight=False)
-        worker = wiring.worker(workspace, store)
-        worker.recover()
-        status = _drive(worker, store, send_id)
-        _print_status(status)
-        if status.status != SEND_DONE:
-            raise typer.Exit(1)
+        status = _drive(core, send_id)
+    _print_status(status)
+    _exit_for(status)
+
+
+def _slug(core: Core, st: State, reference: str) -> str:
+    """The slug of the issue named: a file is imported first (a new revision if it changed)."""
+    if not is_issue_file(reference):
+        return reference
+    saved = issues.import_file(core, st.actor, Path(reference))
+    if saved.changed:
+        console.print(f"{reference} -> {saved.slug}: revision {saved.revision} saved",
+                      highlight=False)  # fmt: skip
+    return saved.slug
+
+
+def _exit_for(status: SendStatus) -> None:
+    if sends.needs_attention(status):
+        err_console.print(
+            f"send {status.id} ended with failed or uncertain batches: see "
+            f"`newsletter sends status {status.id}`"
+        )
+        raise typer.Exit(NEEDS_ATTENTION)
+    if status.status != SEND_DONE:
+        raise typer.Exit(1)
 
 
 @sends_app.command("list")
 def sends_list(ctx: typer.Context) -> None:
     """The latest sends, newest first."""
-    with wiring.workspace_store(state(ctx).workspace()) as store:
-        found = ledger_admin.list_sends(store)
+    st = state(ctx)
+    with st.core() as core:
+        found = sends.list_sends(core, st.actor)
     table = Table(title="Sends")
     for column in ("send", "issue", "audience", "transport", "status", "recipients",
                    "submitted", "failed", "uncertain", "created"):  # fmt: skip
@@ -213,47 +248,53 @@ def sends_list(ctx: typer.Context) -> None:
 @sends_app.command("status")
 def sends_status(ctx: typer.Context, send_id: SendArg) -> None:
     """Counts by state, why a send paused, and its uncertain batches."""
-    with wiring.workspace_store(state(ctx).workspace()) as store:
-        _print_status(ledger_admin.send_status(store, send_id))
+    st = state(ctx)
+    with st.core() as core:
+        _print_status(sends.status(core, st.actor, send_id))
 
 
 @sends_app.command("pause")
 def sends_pause(ctx: typer.Context, send_id: SendArg) -> None:
     """Stop claiming this send's batches (those in flight finish)."""
-    with wiring.workspace_store(state(ctx).workspace()) as store:
-        ledger_admin.pause(store, send_id)
+    st = state(ctx)
+    with st.core() as core:
+        sends.pause(core, st.actor, send_id)
     console.print(f"send {send_id} paused")
 
 
 @sends_app.command("resume")
 def sends_resume(ctx: typer.Context, send_id: SendArg) -> None:
     """Let workers carry on with a paused send (run `newsletter worker` if none runs)."""
-    with wiring.workspace_store(state(ctx).workspace()) as store:
-        ledger_admin.resume(store, send_id)
+    st = state(ctx)
+    with st.core() as core:
+        sends.resume(core, st.actor, send_id)
     console.print(f"send {send_id} resumed; `newsletter worker --once` drives it to the end")
 
 
 @sends_app.command("cancel")
 def sends_cancel(ctx: typer.Context, send_id: SendArg) -> None:
     """Cancel what has not been claimed yet."""
-    with wiring.workspace_store(state(ctx).workspace()) as store:
-        left = ledger_admin.cancel(store, send_id)
+    st = state(ctx)
+    with st.core() as core:
+        left = sends.cancel(core, st.actor, send_id)
     console.print(f"send {send_id} cancelled; {left} recipient(s) will not get it")
 
 
 @sends_app.command("retry-failed")
 def sends_retry_failed(ctx: typer.Context, send_id: SendArg) -> None:
     """Put the recipients of failed batches back in line."""
-    with wiring.workspace_store(state(ctx).workspace()) as store:
-        moved = ledger_admin.retry_failed(store, send_id)
+    st = state(ctx)
+    with st.core() as core:
+        moved = sends.retry_failed(core, st.actor, send_id)
     console.print(f"send {send_id}: {moved} recipient(s) back in line")
 
 
 @sends_app.command("resend-uncertain")
 def sends_resend_uncertain(ctx: typer.Context, send_id: SendArg) -> None:
     """Submit uncertain batches again: some of their recipients may get the issue twice."""
-    with wiring.workspace_store(state(ctx).workspace()) as store:
-        moved = ledger_admin.resend_uncertain(store, send_id)
+    st = state(ctx)
+    with st.core() as core:
+        moved = sends.resend_uncertain(core, st.actor, send_id)
     console.print(f"send {send_id}: {moved} recipient(s) of uncertain batches back in line")
 
 
@@ -264,18 +305,26 @@ def worker(
         bool, typer.Option("--once", help="Exit when no running send has work left.")
     ] = False,
 ) -> None:
-    """Claim and submit batches of every running send; SIGTERM stops after the batch in hand."""
-    workspace = state(ctx).workspace()
-    with wiring.workspace_store(workspace) as store:
-        runner = wiring.worker(workspace, store)
-        recovered = runner.recover()
-        if recovered:
-            err_console.print(
-                f"{recovered} batch(es) found in submitting are now uncertain "
-                "(see `newsletter sends status`)"
-            )
-        with _graceful((signal.SIGINT, signal.SIGTERM)) as stop:
-            runner.run(until_idle=once, stop=stop)
+    """Claim and submit batches of every running send; SIGTERM stops after the batch in hand.
+
+    With --once, exits with status 3 when a send it worked on ended with failed or uncertain
+    batches.
+    """
+    st = state(ctx)
+    with st.core() as core, _graceful((signal.SIGINT, signal.SIGTERM)) as stop:
+        result = sends.work(core, st.actor, until_idle=once, stop=stop)
+    if result.recovered:
+        err_console.print(
+            f"{result.recovered} batch(es) found in submitting are now uncertain "
+            "(see `newsletter sends status`)"
+        )
+    for status in result.attention:
+        err_console.print(
+            f"send {status.id} ended with failed or uncertain batches: see "
+            f"`newsletter sends status {status.id}`"
+        )
+    if result.attention:
+        raise typer.Exit(NEEDS_ATTENTION)
 
 
 @app.command()
@@ -285,7 +334,8 @@ def demo(ctx: typer.Context) -> None:
     Uses SQLite under var/ and the outbox transport whatever the settings say; each run makes
     new sends, and the .eml files land in var/outbox/<send>/.
     """
-    workspace = state(ctx).workspace()
+    st = state(ctx)
+    workspace = st.workspace()
     if workspace.settings.database_url:
         raise DeliveryError(
             "demo runs on the embedded SQLite store: unset database_url (NEWSLETTER_DATABASE_URL)"
@@ -293,20 +343,16 @@ def demo(ctx: typer.Context) -> None:
     summary = Table(title="Demo: sends through the outbox")
     for column in ("send", "issue", "list", "recipients", "submitted", "failed", "messages in"):
         summary.add_column(column)
-    with wiring.workspace_store(workspace, upgrade=True) as store:
-        worker_ = wiring.worker(workspace, store)
-        worker_.recover()
+    with st.core(upgrade=True) as core:
         for issue_path, list_name, csv_path in DEMO_SENDS:
-            _demo_import(workspace, store, workspace.root / csv_path, list_name)
-            rendered = render_for_send(workspace.root / issue_path, workspace)
-            outbox = wiring.transport(workspace, "outbox")
-            send_id = start_send(
-                store, rendered, list_name=list_name, segment_name=None, transport=outbox,
-                issue_file=issue_path,
-            )  # fmt: skip
-            status = _drive(worker_, store, send_id)
+            _demo_import(core, st, workspace.root / csv_path, list_name)
+            saved = issues.import_file(core, st.actor, workspace.root / issue_path)
+            # Each run sends again: the demo shows a send, not the guard against a repeat.
+            send_id = sends.start(core, st.actor, saved.slug, list_name=list_name,
+                                  transport="outbox", again=True)  # fmt: skip
+            status = _drive(core, send_id)
             summary.add_row(
-                str(send_id), rendered.issue.slug, list_name, str(status.recipients),
+                str(send_id), saved.slug, list_name, str(status.recipients),
                 str(status.count("submitted")), str(status.count("failed")),
                 str((workspace.var_dir / "outbox" / str(send_id)).relative_to(workspace.root)),
             )  # fmt: skip
@@ -314,14 +360,14 @@ def demo(ctx: typer.Context) -> None:
     console.print("Each .eml file is one recipient's message; open one in a mail program.")
 
 
-def _demo_import(workspace: Workspace, store: Store, path: Path, list_name: str) -> None:
+def _demo_import(core: Core, st: State, path: Path, list_name: str) -> None:
     defaults = ImportDefaults(
-        language=workspace.settings.default_language,
+        language=core.workspace.settings.default_language,
         consent=consent_kind("express"),
         consent_source=f"import of {path.name}",
         obtained_at=datetime.now(UTC),
     )
-    report = import_subscribers(store.engine, path, list_name, defaults)
+    report = import_subscribers(core.store.engine, path, list_name, defaults)
     console.print(
         f"{path.name} -> {list_name}: {report.added} added, {report.unchanged} already there",
         highlight=False,

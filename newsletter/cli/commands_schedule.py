@@ -12,10 +12,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from newsletter import app as wiring
-from newsletter.cli import app, console, state
-from newsletter.schedule import recurring, service
+from newsletter.cli import app, console, is_issue_file, state
+from newsletter.schedule import recurring
 from newsletter.schedule.times import parse_at, shown, zone
+from newsletter.services import issues, schedules
 
 schedules_app = typer.Typer(
     help="Scheduled sends: list, cancel, move; recurring drafts.", no_args_is_help=True
@@ -40,7 +40,9 @@ ScheduleArg = Annotated[
 @app.command()
 def schedule(
     ctx: typer.Context,
-    issue_file: Annotated[Path, typer.Argument(help="Issue file (YAML).")],
+    issue: Annotated[
+        str, typer.Argument(help="Issue slug, or an issue file (YAML) to import first.")
+    ],
     at: AtOption,
     list_name: Annotated[str, typer.Option("--list", help="The list to send to.")],
     segment: Annotated[str | None, typer.Option(help="A segment of that list.")] = None,
@@ -49,28 +51,22 @@ def schedule(
         str | None, typer.Option("--transport", "-t", help="sendgrid, smtp or outbox.")
     ] = None,
 ) -> None:
-    """Schedule a send; the issue is loaded and rendered now, so errors show now.
+    """Schedule a send of the latest revision (approved on the way if it was not), so that
+    errors show now.
 
     A communiqué cannot be scheduled before its embargo; `newsletter serve` sends it on time.
     """
-    workspace = state(ctx).workspace()
-    run_at = parse_at(at, zone(tz or workspace.settings.timezone,
+    st = state(ctx)
+    settings = st.workspace().settings
+    run_at = parse_at(at, zone(tz or settings.timezone,
                                where="--tz" if tz else "timezone setting"))  # fmt: skip
-    shown_zone = zone(workspace.settings.timezone, where="timezone setting")
-    with wiring.workspace_store(workspace) as store:
-        transport = wiring.transport(workspace, transport_name)
-        transport.close()  # checked now; the worker makes its own
-        request = service.Request(issue_file, run_at, list_name, segment, transport.name)
-        record = service.create(store, workspace, request)
-        scheduler = wiring.scheduler(workspace, store)
-        scheduler.open_jobs()
-        try:
-            scheduler.add(record.id, record.run_at)
-        except BaseException:
-            service.cancel(store, record.id)  # no job: the record must not stay pending
-            raise
-        finally:
-            scheduler.shutdown()
+    shown_zone = zone(settings.timezone, where="timezone setting")
+    with st.core() as core:
+        slug = issue
+        if is_issue_file(issue):
+            slug = issues.import_file(core, st.actor, Path(issue)).slug
+        record = schedules.create(core, st.actor, slug, at=run_at, list_name=list_name,
+                                  segment=segment, transport=transport_name)  # fmt: skip
     console.print(
         f"schedule {record.id}: {record.issue_slug} to {list_name} at "
         f"{shown(record.run_at, shown_zone)} ({record.run_at:%Y-%m-%d %H:%M} UTC)",
@@ -81,10 +77,10 @@ def schedule(
 @schedules_app.command("list")
 def schedules_list(ctx: typer.Context) -> None:
     """Pending schedules first, then what became of the others (started, missed, refused)."""
-    workspace = state(ctx).workspace()
-    shown_zone = zone(workspace.settings.timezone, where="timezone setting")
-    with wiring.workspace_store(workspace) as store:
-        found = service.listed(store)
+    st = state(ctx)
+    shown_zone = zone(st.workspace().settings.timezone, where="timezone setting")
+    with st.core() as core:
+        found = schedules.listed(core, st.actor)
     table = Table(title=f"Schedules (times in {shown_zone.key})")
     for column in ("schedule", "issue", "audience", "at", "status", "send", "reason"):
         table.add_column(column)
@@ -101,15 +97,9 @@ def schedules_list(ctx: typer.Context) -> None:
 @schedules_app.command("cancel")
 def schedules_cancel(ctx: typer.Context, schedule_id: ScheduleArg) -> None:
     """Cancel a pending schedule."""
-    workspace = state(ctx).workspace()
-    with wiring.workspace_store(workspace) as store:
-        service.cancel(store, schedule_id)
-        scheduler = wiring.scheduler(workspace, store)
-        scheduler.open_jobs()
-        try:
-            scheduler.remove(schedule_id)
-        finally:
-            scheduler.shutdown()
+    st = state(ctx)
+    with st.core() as core:
+        schedules.cancel(core, st.actor, schedule_id)
     console.print(f"schedule {schedule_id} cancelled")
 
 
@@ -118,18 +108,13 @@ def schedules_move(
     ctx: typer.Context, schedule_id: ScheduleArg, at: AtOption, tz: TzOption = None
 ) -> None:
     """Give a pending schedule another time (never before a communiqué's embargo)."""
-    workspace = state(ctx).workspace()
-    run_at = parse_at(at, zone(tz or workspace.settings.timezone,
+    st = state(ctx)
+    settings = st.workspace().settings
+    run_at = parse_at(at, zone(tz or settings.timezone,
                                where="--tz" if tz else "timezone setting"))  # fmt: skip
-    shown_zone = zone(workspace.settings.timezone, where="timezone setting")
-    with wiring.workspace_store(workspace) as store:
-        record = service.move(store, workspace, schedule_id, run_at)
-        scheduler = wiring.scheduler(workspace, store)
-        scheduler.open_jobs()
-        try:
-            scheduler.add(record.id, record.run_at)
-        finally:
-            scheduler.shutdown()
+    shown_zone = zone(settings.timezone, where="timezone setting")
+    with st.core() as core:
+        record = schedules.move(core, st.actor, schedule_id, run_at)
     console.print(f"schedule {schedule_id} moved to {shown(record.run_at, shown_zone)}",
                   highlight=False)  # fmt: skip
 
@@ -157,27 +142,18 @@ def schedules_recurring(
     The template is assembled and rendered once now, so that its errors show now. Each draft is
     held for `newsletter issues approve` unless --auto sends it at once.
     """
-    workspace = state(ctx).workspace()
-    tz_name = tz or workspace.settings.timezone
-    shown_zone = zone(workspace.settings.timezone, where="timezone setting")
+    st = state(ctx)
+    settings = st.workspace().settings
+    tz_name = tz or settings.timezone
+    shown_zone = zone(settings.timezone, where="timezone setting")
     zone(tz_name, where="--tz" if tz else "timezone setting")
-    with wiring.workspace_store(workspace) as store:
-        transport = wiring.transport(workspace, transport_name)
-        transport.close()  # checked now; the worker makes its own
+    with st.core() as core:
         request = recurring.RecurringRequest(
-            template, cron, tz_name, list_name, segment, transport.name,
+            template, cron, tz_name, list_name, segment,
+            transport_name or settings.transport,
             recurring.AUTO if auto else recurring.APPROVE,
         )  # fmt: skip
-        record = recurring.create(store, workspace, request)
-        scheduler = wiring.scheduler(workspace, store)
-        scheduler.open_jobs()
-        try:
-            scheduler.add_recurring(record.id, cron, tz_name)
-        except BaseException:
-            service.cancel(store, record.id)  # no job: the record must not stay active
-            raise
-        finally:
-            scheduler.shutdown()
+        record = schedules.create_recurring(core, st.actor, request)
     mode = "sent at once" if auto else "held for approval"
     console.print(
         f"schedule {record.id}: {record.issue_slug} drafts to {list_name}, {mode}; next at "

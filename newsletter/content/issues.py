@@ -86,6 +86,11 @@ def load_issue_text(
     return resolver.communique(parsed)
 
 
+def document_slug(text: str, name: str) -> str:
+    """The slug a document declares, once the document validates (no source is read)."""
+    return validate(load_yaml(text, name), name).slug
+
+
 def validate(located: Located, name: str) -> InfolettreFile | CommuniqueFile:
     """The file's data as the model of its kind, or the first problem as an IssueFileError."""
     data = located.data

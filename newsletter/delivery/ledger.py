@@ -76,6 +76,7 @@ class SendPlan:
     contents: Sequence[FrozenContent]  # the first is the fallback language
     attachments: Sequence[Attachment] = ()
     tracking: SendTracking | None = None
+    revision_id: int | None = None  # the approved issue revision it sends
 
 
 def sender_record(sender: Sender) -> dict[str, Any]:
@@ -118,6 +119,7 @@ def create_send(
             issue_slug=plan.issue_slug,
             issue_kind=plan.issue_kind,
             issue_file=plan.issue_file,
+            revision_id=plan.revision_id,
             list_id=mailing_list.id,
             list_name=plan.list_name,
             segment_name=plan.segment_name,

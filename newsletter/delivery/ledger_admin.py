@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, select, update
 
 from newsletter.delivery.ledger_claims import write_transaction
-from newsletter.errors import DeliveryError
+from newsletter.errors import Conflict, NotFound
 from newsletter.store import Store
 from newsletter.store.tables import (
     BATCH_CANCELLED,
@@ -76,7 +76,7 @@ def send_status(store: Store, send_id: int) -> SendStatus:
 def _status(conn: Connection, send_id: int, *, detail: bool) -> SendStatus:
     row = conn.execute(select(sends_t).where(sends_t.c.id == send_id)).first()
     if row is None:
-        raise DeliveryError(f"send {send_id}: no such send (see `newsletter sends list`)")
+        raise NotFound(f"there is no send {send_id}")
     deliveries: dict[str, int] = {
         str(state): int(n)
         for state, n in conn.execute(
@@ -124,9 +124,9 @@ def _status(conn: Connection, send_id: int, *, detail: bool) -> SendStatus:
 def _require(conn: Connection, send_id: int, allowed: Sequence[str], action: str) -> str:
     status = conn.execute(select(sends_t.c.status).where(sends_t.c.id == send_id)).scalar()
     if status is None:
-        raise DeliveryError(f"send {send_id}: no such send (see `newsletter sends list`)")
+        raise NotFound(f"there is no send {send_id}")
     if status not in allowed:
-        raise DeliveryError(
+        raise Conflict(
             f"send {send_id} is {status}: only a {' or '.join(allowed)} send can be {action}"
         )
     return str(status)
@@ -218,7 +218,7 @@ def _requeue(store: Store, send_id: int, state: str, action: str) -> int:
                 or 0
             )
         if not numbers:
-            raise DeliveryError(f"send {send_id}: no {state} batch to {action.removesuffix('d')}")
+            raise Conflict(f"send {send_id}: no {state} batch to {action.removesuffix('d')}")
         conn.execute(
             update(batches_t)
             .where(batches_t.c.send_id == send_id, batches_t.c.status == state)

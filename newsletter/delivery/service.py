@@ -10,16 +10,25 @@ a test copy's opens and clicks are no one's).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from newsletter.audience.links import UnsubscribeLink, preferences_url, unsubscribe_url, web_url
 from newsletter.config import Workspace
-from newsletter.content.issues import load_issue
+from newsletter.content.capture import Replay
+from newsletter.content.issues import load_issue, load_issue_text
 from newsletter.content.model import Issue
-from newsletter.delivery.ledger import FrozenContent, SendPlan, SendTracking, create_send
+from newsletter.delivery.ledger import (
+    FrozenContent,
+    SendPlan,
+    SendTracking,
+    create_send,
+    sender_from_record,
+    sender_record,
+)
 from newsletter.delivery.message import (
     Attachment,
     BatchMessage,
@@ -28,12 +37,14 @@ from newsletter.delivery.message import (
     Sender,
     list_id_header,
 )
-from newsletter.delivery.result import BatchResult, Transport
+from newsletter.delivery.outbox import OutboxTransport
+from newsletter.delivery.result import Outcome, Transport
 from newsletter.delivery.worker_batch import FrozenPart, Links
 from newsletter.delivery.worker_faults import Checkpoints
 from newsletter.errors import DeliveryError
 from newsletter.render import RenderedIssue, render_issue
 from newsletter.store import Store
+from newsletter.store import issues as issue_queries
 
 TEST_PREFIX = "[TEST] "
 
@@ -56,15 +67,16 @@ PROVIDER_TRACKED = frozenset({"sendgrid"})
 def render_for_send(
     issue_file: Path, workspace: Workspace, *, now: datetime | None = None
 ) -> RenderedSend:
-    """Load and render every language of an issue; refuse what may not go out now."""
-    moment = now or datetime.now(UTC)
+    """Load and render every language of an issue file; refuse what may not go out now."""
     issue = load_issue(issue_file, workspace.settings)
-    if issue.embargo_until is not None and issue.embargo_until > moment:
-        when = issue.embargo_until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        raise DeliveryError(
-            f"{issue_file}: embargo_until is {when}: this communiqué may not be sent before "
-            "then (schedule it, or change embargo_until)"
-        )
+    return prepare(issue, workspace, at=now or datetime.now(UTC))
+
+
+def prepare(issue: Issue, workspace: Workspace, *, at: datetime | None) -> RenderedSend:
+    """Render every language of ``issue`` and refuse a rendering whose checks failed; with
+    ``at``, refuse an embargoed communiqué that may not go out at that moment."""
+    if at is not None:
+        check_embargo(issue, at)
     rendered = [render_issue(issue, code, workspace) for code in issue.languages]
     problems = [
         f"{r.language}: {c.name}: {c.message}"
@@ -74,14 +86,62 @@ def render_for_send(
     ]
     if problems:
         raise DeliveryError(
-            f"{issue_file}: the rendered issue failed its checks, nothing was sent: "
+            f"{issue.source_path}: the rendered issue failed its checks, nothing was sent: "
             + "; ".join(problems)
-            + " (see `newsletter render`)"
         )
     return RenderedSend(
         issue=issue,
         contents=tuple(_frozen(r) for r in rendered),
         sender=_sender(issue, workspace),
+        attachments=tuple(_attachments(issue)),
+        tracking=_tracking(workspace),
+    )
+
+
+def check_embargo(issue: Issue, moment: datetime) -> None:
+    if issue.embargo_until is not None and issue.embargo_until > moment:
+        when = issue.embargo_until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        raise DeliveryError(
+            f"{issue.source_path}: under embargo until {when}: this communiqué may not be sent "
+            "before then (schedule it for that time or later, or change its embargo)"
+        )
+
+
+def frozen_record(rendered: RenderedSend) -> dict[str, Any]:
+    """What approving a revision freezes: its rendering in each language and its sender."""
+    return {
+        "contents": [
+            {"language": c.language, "subject": c.subject, "html": c.html, "text": c.text}
+            for c in rendered.contents
+        ],
+        "sender": sender_record(rendered.sender),
+    }
+
+
+def revision_send(store: Store, workspace: Workspace, revision_id: int) -> RenderedSend:
+    """The frozen send of an approved issue revision, read from the store alone."""
+    with store.session() as session:
+        found = issue_queries.revision_by_id(session, revision_id)
+        if found is None or found.rendered is None:
+            raise DeliveryError(f"issue revision {revision_id} is gone or was never approved")
+        slug = issue_queries.slug_of(session, found.issue_id)
+        captured = issue_queries.load_sources(session, found.id)
+        document, frozen, number = found.document, found.rendered, found.number
+    issue = load_issue_text(document, f"{slug} (revision {number})", workspace.settings,
+                            base_dir=None, reader=Replay(captured))  # fmt: skip
+    return from_frozen(issue, frozen, workspace)
+
+
+def from_frozen(issue: Issue, record: Mapping[str, Any], workspace: Workspace) -> RenderedSend:
+    """The send of an approved revision: its frozen rendering, never rendered again."""
+    contents = tuple(
+        FrozenContent(c["language"], c["subject"], c["html"], c["text"])
+        for c in record["contents"]
+    )
+    return RenderedSend(
+        issue=issue,
+        contents=contents,
+        sender=sender_from_record(record["sender"]),
         attachments=tuple(_attachments(issue)),
         tracking=_tracking(workspace),
     )
@@ -131,6 +191,8 @@ def start_send(
     segment_name: str | None,
     transport: Transport,
     issue_file: str = "",
+    revision_id: int | None = None,
+    checkpoint: Checkpoints | None = None,
 ) -> int:
     """Freeze the rendered issue and its audience into a new Send; return its id."""
     plan = SendPlan(
@@ -146,8 +208,9 @@ def start_send(
         contents=rendered.contents,
         attachments=rendered.attachments,
         tracking=_tracking_for(rendered.tracking, transport.name),
+        revision_id=revision_id,
     )
-    return create_send(store, plan, checkpoint=Checkpoints.from_env())
+    return create_send(store, plan, checkpoint=checkpoint or Checkpoints())
 
 
 def _tracking_for(tracking: SendTracking | None, transport_name: str) -> SendTracking | None:
@@ -163,14 +226,17 @@ def send_test(
     links: Links,
     *,
     language: str | None = None,
-) -> list[BatchResult]:
-    """Mail each address every language of the issue (or ``language``), subject [TEST]."""
+) -> list[TestCopy]:
+    """Mail each address every language of the issue (or ``language``), subject [TEST]; say
+    where each copy went."""
     if not addresses:
-        raise DeliveryError("--test needs at least one address")
+        raise DeliveryError("a test send needs at least one address")
     issue = rendered.issue
     chosen = [c for c in rendered.contents if language is None or c.language == language]
     if not chosen:
-        raise DeliveryError(f"--lang {language}: the issue has {', '.join(issue.languages)}")
+        raise DeliveryError(
+            f"language {language}: the issue is written in {', '.join(issue.languages)}"
+        )
     send_id = f"test-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
     results = []
     for content in chosen:
@@ -201,5 +267,26 @@ def send_test(
             categories=(issue.slug, issue.kind, "test"),
             attachments=rendered.attachments,
         )
-        results.append(transport.submit_batch(message))
+        result = transport.submit_batch(message)
+        answers = {r.delivery_id: r for r in result.recipients}
+        for recipient in recipients:
+            answer = answers.get(recipient.delivery_id)
+            outcome = answer.outcome if answer else result.outcome
+            said = (answer.message if answer else "") or result.message
+            if isinstance(transport, OutboxTransport) and outcome == Outcome.SUBMITTED:
+                said = str(transport.path_for(message, recipient.delivery_id))
+            results.append(TestCopy(recipient.email, content.language, transport.name,
+                                    outcome == Outcome.SUBMITTED, said))  # fmt: skip
     return results
+
+
+@dataclass(frozen=True)
+class TestCopy:
+    """Where one test copy went: the address, the language, the transport, and what the
+    provider answered (for the outbox, the file written)."""
+
+    address: str
+    language: str
+    transport: str
+    submitted: bool
+    message: str

@@ -99,7 +99,7 @@ class Worker:
         self.links = links
         self.options = options or WorkerOptions()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.checkpoints = checkpoints or Checkpoints.from_env()
+        self.checkpoints = checkpoints or Checkpoints()
         self.pacer = Pacer(self.options.messages_per_second)
         self._contexts: dict[int, SendContext] = {}
         self._lock = threading.Lock()

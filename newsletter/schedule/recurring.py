@@ -25,7 +25,7 @@ from newsletter.audience.segments import get_segment
 from newsletter.config import Workspace
 from newsletter.content.drafts import Template, assemble, load_template
 from newsletter.delivery.service import render_for_send
-from newsletter.errors import NewsletterError, ScheduleError
+from newsletter.errors import NewsletterError, NotFound, ScheduleError
 from newsletter.schedule import service
 from newsletter.schedule.service import Firing, TransportFactory
 from newsletter.schedule.times import zone
@@ -258,7 +258,7 @@ def get_draft(store: Store, slug: str) -> ScheduledSend:
             )
         )
         if found is None:
-            raise ScheduleError(f"no draft {slug!r}: see `newsletter issues drafts`")
+            raise NotFound(f"there is no draft {slug!r} of a recurring schedule")
         session.expunge(found)
     return found
 

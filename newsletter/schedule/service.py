@@ -14,13 +14,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import sessionmaker
 
 from newsletter.audience.lists import get_list
 from newsletter.audience.segments import get_segment
 from newsletter.config import Workspace
 from newsletter.delivery.result import Transport
-from newsletter.delivery.service import render_for_send, start_send
-from newsletter.errors import NewsletterError, ScheduleError
+from newsletter.delivery.service import (
+    RenderedSend,
+    check_embargo,
+    render_for_send,
+    revision_send,
+    start_send,
+)
+from newsletter.errors import Invalid, NewsletterError, NotFound, ScheduleError
 from newsletter.store import Store
 from newsletter.store.tables import (
     SCHEDULE_AWAITING,
@@ -47,6 +54,7 @@ class Request:
     list_name: str
     segment_name: str | None
     transport: str
+    revision_id: int | None = None  # the approved revision to send (else the file)
 
 
 def create(
@@ -57,18 +65,23 @@ def create(
     run_at = request.run_at.astimezone(UTC)
     _require_future(run_at, moment)
     # Rendered as of the moment it is to go out: an embargo later than that is refused here.
-    rendered = render_for_send(request.issue_file, workspace, now=run_at)
+    if request.revision_id is not None:
+        rendered = revision_send(store, workspace, request.revision_id)
+        check_embargo(rendered.issue, run_at)
+    else:
+        rendered = render_for_send(request.issue_file, workspace, now=run_at)
     with store.session() as session:
         membership_list = get_list(session, request.list_name)
         if request.segment_name is not None:
             segment, _rules = get_segment(session, request.segment_name)
             if segment.list_id != membership_list.id:
                 raise ScheduleError(
-                    f"--segment {request.segment_name}: it belongs to another list than "
+                    f"segment {request.segment_name} belongs to another list than "
                     f"{request.list_name}"
                 )
         record = ScheduledSend(
-            issue_file=str(request.issue_file.resolve()),
+            issue_file="" if request.revision_id else str(request.issue_file.resolve()),
+            revision_id=request.revision_id,
             issue_slug=rendered.issue.slug,
             issue_kind=rendered.issue.kind,
             list_name=request.list_name,
@@ -91,7 +104,7 @@ def get(store: Store, schedule_id: int) -> ScheduledSend:
     with store.session() as session:
         record = session.get(ScheduledSend, schedule_id)
         if record is None:
-            raise ScheduleError(f"no schedule {schedule_id}: see `newsletter schedules list`")
+            raise NotFound(f"there is no schedule {schedule_id}")
         session.expunge(record)
     return record
 
@@ -130,7 +143,7 @@ def move(
     run_at = run_at.astimezone(UTC)
     _require_future(run_at, moment)
     record = get(store, schedule_id)
-    render_for_send(Path(record.issue_file), workspace, now=run_at)
+    _rendered(store, workspace, record, run_at)
     _change(store, schedule_id, "move", run_at=run_at, updated_at=moment)
     return get(store, schedule_id)
 
@@ -157,10 +170,22 @@ def _change(
         )
 
 
+def _rendered(
+    store: Store, workspace: Workspace, record: ScheduledSend, moment: datetime
+) -> RenderedSend:
+    """What the schedule sends, refused when it may not go out at ``moment`` (embargo)."""
+    if record.revision_id is not None:
+        rendered = revision_send(store, workspace, record.revision_id)
+        check_embargo(rendered.issue, moment)
+        return rendered
+    return render_for_send(Path(record.issue_file), workspace, now=moment)
+
+
 def _require_future(run_at: datetime, now: datetime) -> None:
     if run_at <= now:
-        raise ScheduleError(
-            f"--at: {run_at:%Y-%m-%d %H:%M} UTC is not in the future; give a later time"
+        raise Invalid(
+            f"the time {run_at:%Y-%m-%d %H:%M} UTC is not in the future; give a later time",
+            field="at",
         )
 
 
@@ -202,26 +227,58 @@ def fire(
         )
         return _settle(store, record, SCHEDULE_MISSED, reason, moment)
     try:
-        rendered = render_for_send(Path(record.issue_file), workspace, now=moment)
+        rendered = _rendered(store, workspace, record, moment)
     except NewsletterError as err:
         return _settle(store, record, SCHEDULE_REFUSED, str(err), moment)
-    # Claimed before the send is created, so that two schedulers never start it twice.
-    if _settle(store, record, SCHEDULE_STARTED, "", moment).status != SCHEDULE_STARTED:
-        return Firing(SCHEDULE_STARTED, "taken by another scheduler")
     try:
         transport = transports(record.transport)
         transport.close()  # only its name and batch shape are needed here
-        send_id = start_send(
-            store, rendered, list_name=record.list_name, segment_name=record.segment_name,
-            transport=transport, issue_file=record.issue_file,
-        )  # fmt: skip
+        send_id = _claim_and_start(store, record, rendered, transport, moment)
     except NewsletterError as err:
-        _set(store, record.id, status=SCHEDULE_REFUSED, reason=str(err), updated_at=moment)
-        log.warning("schedule %s refused: %s", record.id, err)
-        return Firing(SCHEDULE_REFUSED, str(err))
-    _set(store, record.id, send_id=send_id, reason=f"send {send_id}", updated_at=moment)
+        # Nothing of the firing was kept: the schedule is refused unless another took it.
+        return _settle(store, record, SCHEDULE_REFUSED, str(err), moment)
+    if send_id is None:
+        return Firing(SCHEDULE_STARTED, "taken by another scheduler")
     log.info("schedule %s started send %s (%s)", record.id, send_id, record.issue_slug)
     return Firing(SCHEDULE_STARTED, f"send {send_id}", send_id)
+
+
+def _claim_and_start(
+    store: Store,
+    record: ScheduledSend,
+    rendered: RenderedSend,
+    transport: Transport,
+    moment: datetime,
+) -> int | None:
+    """Claim the schedule, create its send and record the send's id in one transaction;
+    None when another scheduler claimed it first.
+
+    A process that dies anywhere in here leaves the schedule pending, with no send (the
+    transaction rolls back), for the next scheduler to fire: a schedule is never "started"
+    without its send, and the conditional claim (on PostgreSQL, the row stays locked until the
+    commit) lets only one of two schedulers start it.
+    """
+    with store.engine.begin() as conn:
+        claimed = conn.execute(
+            update(ScheduledSend)
+            .where(ScheduledSend.id == record.id, ScheduledSend.status == SCHEDULE_SCHEDULED)
+            .values(status=SCHEDULE_STARTED, reason="", updated_at=moment)
+        ).rowcount
+        if not claimed:
+            return None
+        # The ledger's session joins this transaction: its commit only flushes, and an error
+        # in it rolls the claim back too.
+        joined = Store(engine=store.engine, sessions=sessionmaker(conn, expire_on_commit=False))
+        send_id = start_send(
+            joined, rendered, list_name=record.list_name, segment_name=record.segment_name,
+            transport=transport, issue_file=record.issue_file, revision_id=record.revision_id,
+        )  # fmt: skip
+        conn.execute(
+            update(ScheduledSend)
+            .where(ScheduledSend.id == record.id)
+            .values(send_id=send_id, reason=f"send {send_id}", updated_at=moment)
+        )
+    return send_id
 
 
 def _settle(
@@ -238,13 +295,6 @@ def _settle(
     if status != SCHEDULE_STARTED:
         log.warning("schedule %s (%s) %s: %s", record.id, record.issue_slug, status, reason)
     return Firing(status, reason)
-
-
-def _set(store: Store, schedule_id: int, **values: object) -> None:
-    with store.session() as session:
-        session.execute(
-            update(ScheduledSend).where(ScheduledSend.id == schedule_id).values(**values)
-        )
 
 
 def _minutes(delta: timedelta) -> str:

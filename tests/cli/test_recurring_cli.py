@@ -61,6 +61,6 @@ def test_recurring_draft_held_then_approved_once(
     assert run(["-w", root, "issues", "approve", slug]) == 2
     assert "is started, send 1, not awaiting approval" in capsys.readouterr().err
     assert run(["-w", root, "issues", "reject", "nope"]) == 2
-    assert "no draft 'nope'" in capsys.readouterr().err
+    assert "no issue 'nope'" in capsys.readouterr().err
     assert run(["-w", root, "worker", "--once"]) == 0
     assert len(list((workspace.var_dir / "outbox").rglob("*.eml"))) == 2

@@ -69,7 +69,7 @@ def test_schedule_list_move_cancel(
         (["--at", "2027-03-14 02:30", "--tz", "America/Toronto"], "does not exist"),
         (["--at", "2999-01-01 08:00", "--tz", "Mars/Olympus"], "--tz: unknown time zone"),
         (["--at", "2001-01-01 08:00"], "not in the future"),
-        (["--at", "2999-01-01 08:00", "--list", "nope"], "no list named 'nope'"),
+        (["--at", "2999-01-01 08:00", "--list", "nope"], "there is no list 'nope'"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_records_nothing(
@@ -101,10 +101,10 @@ def test_an_embargoed_communique_is_refused_by_schedule_and_send(
     )
     early = ["--at", "2999-06-01T09:59-04:00", "--list", "presse"]
     assert run(["-w", root, "schedule", str(path), *early]) == 2
-    assert "embargo_until is 2999-06-01 14:00 UTC" in capsys.readouterr().err
+    assert "under embargo until 2999-06-01 14:00 UTC" in capsys.readouterr().err
     assert run(["-w", root, "send", str(path), "--list", "presse"]) == 2
-    assert "embargo_until" in capsys.readouterr().err
+    assert "under embargo until" in capsys.readouterr().err
     on_time = ["--at", "2999-06-01T10:00-04:00", "--list", "presse"]
     assert run(["-w", root, "schedule", str(path), *on_time]) == 0
     assert run(["-w", root, "schedules", "move", "1", "--at", "2999-05-31 10:00"]) == 2
-    assert "embargo_until" in capsys.readouterr().err
+    assert "under embargo until" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from newsletter.delivery import ledger_admin
 from newsletter.delivery.ledger import create_send
 from newsletter.delivery.ledger_claims import claim_batch, record_result, recover_stale
 from newsletter.delivery.result import BatchResult, Outcome, RecipientResult
-from newsletter.errors import DeliveryError
+from newsletter.errors import Conflict, DeliveryError, NotFound
 from newsletter.store import Store
 from newsletter.store.tables import Batch, Delivery, Send
 from tests.store.conftest import db_url, store  # noqa: F401  (fixtures on both databases)
@@ -225,7 +225,7 @@ def test_a_configuration_answer_pauses_without_spending_an_attempt(
     status = ledger_admin.send_status(store, send_id)
     assert status.status == "paused" and "API key" in status.reason
     assert _batches(store, send_id)[0].attempts == 0
-    with pytest.raises(DeliveryError, match="is paused: only a running send can be paused"):
+    with pytest.raises(Conflict, match="is paused: only a running send can be paused"):
         ledger_admin.pause(store, send_id)
 
 
@@ -240,7 +240,7 @@ def test_cancel_stops_what_was_not_claimed(store: Store, tmp_path: Path) -> None
     status = ledger_admin.send_status(store, send_id)
     assert status.status == "cancelled"
     assert status.deliveries == {"submitted": 10, "cancelled": 15}
-    with pytest.raises(DeliveryError, match="send 999: no such send"):
+    with pytest.raises(NotFound, match="there is no send 999"):
         ledger_admin.send_status(store, 999)
 
 

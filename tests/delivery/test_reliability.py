@@ -85,7 +85,8 @@ def _worker(
 
 def _finish(process: subprocess.Popen[bytes]) -> int:
     _, err = process.communicate(timeout=120)
-    assert process.returncode in (0, -signal.SIGKILL), err.decode()
+    # 3: the run ended with uncertain batches (a kill mid-call leaves some), and says so.
+    assert process.returncode in (0, 3, -signal.SIGKILL), err.decode()
     return process.returncode
 
 

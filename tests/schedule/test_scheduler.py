@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from newsletter.config import Workspace
 from newsletter.delivery import MemoryTransport
 from newsletter.delivery.worker import Worker
-from newsletter.errors import DeliveryError, ScheduleError
+from newsletter.errors import DeliveryError, NotFound, ScheduleError
 from newsletter.schedule import service
 from newsletter.store import Store
 from newsletter.store.tables import ScheduledSend, Send
@@ -109,10 +109,10 @@ def test_an_embargoed_communique_is_refused_early_and_checked_again_at_fire_time
     now = datetime.now(UTC)
     lift = now + timedelta(hours=2)
     path = embargoed(site, lift.isoformat())
-    with pytest.raises(DeliveryError, match="embargo_until"):
+    with pytest.raises(DeliveryError, match="under embargo until"):
         service.create(store, site, _request(site, now + timedelta(hours=1), str(path)))
     record = service.create(store, site, _request(site, lift + timedelta(minutes=1), str(path)))
-    with pytest.raises(DeliveryError, match="embargo_until"):
+    with pytest.raises(DeliveryError, match="under embargo until"):
         service.move(store, site, record.id, now + timedelta(minutes=30))
     # Moved early behind the service's back (an edited row): the firing refuses anyway.
     with store.session() as session:
@@ -137,7 +137,7 @@ def test_cancel_and_move_only_pending_schedules(
     service.cancel(store, record.id)
     with pytest.raises(ScheduleError, match="is cancelled, not scheduled"):
         service.move(store, site, record.id, now + timedelta(days=3))
-    with pytest.raises(ScheduleError, match="no schedule 999"):
+    with pytest.raises(NotFound, match="there is no schedule 999"):
         service.cancel(store, 999)
     with pytest.raises(ScheduleError, match="not in the future"):
         service.create(store, site, _request(site, now - timedelta(minutes=1)))

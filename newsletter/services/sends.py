@@ -1,0 +1,215 @@
+"""Sends: start one from an approved revision, test copies, follow and steer them, drive them.
+
+`start` refuses an issue that already went (or is going) to the same list unless asked again,
+and an embargoed communiqué before its time; then it freezes the audience and the approved
+revision's rendering into a Send. Workers submit its batches (`drive`, `work`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from newsletter.audience.lists import get_list
+from newsletter.audience.recipients import count_eligible
+from newsletter.audience.segments import get_segment
+from newsletter.delivery import ledger_admin
+from newsletter.delivery.ledger_admin import SendStatus
+from newsletter.delivery.service import TestCopy, check_embargo, prepare, send_test, start_send
+from newsletter.delivery.worker import Progress
+from newsletter.errors import Conflict, Invalid
+from newsletter.services import issues
+from newsletter.services.audit import audited
+from newsletter.services.core import Actor, Core, Permission
+from newsletter.store import issues as issue_queries
+from newsletter.store.tables import (
+    BATCH_FAILED,
+    BATCH_UNCERTAIN,
+    SEND_CANCELLED,
+)
+
+
+def needs_attention(status: SendStatus) -> bool:
+    """A send that ended with failed or uncertain batches: someone must look at it."""
+    return bool(status.batches.get(BATCH_FAILED) or status.batches.get(BATCH_UNCERTAIN))
+
+
+def audience_count(core: Core, actor: Actor, list_name: str, segment: str | None) -> int:
+    """How many would receive a send to the list (or segment) now, after suppressions."""
+    actor.require(Permission.READ)
+    with core.store.session() as session:
+        _check_audience(session, list_name, segment)
+        return count_eligible(session, list_name, segment, now=core.now())
+
+
+def earlier_sends(core: Core, actor: Actor, slug: str, list_name: str) -> list[SendStatus]:
+    """The sends of this issue to this list that went or are going (not cancelled unsent)."""
+    actor.require(Permission.READ)
+    with core.store.session() as session:
+        ids = [s.id for s in issue_queries.sends_of(session, slug, list_name=list_name)]
+    found = [ledger_admin.send_status(core.store, i) for i in ids]
+    return [s for s in found if s.status != SEND_CANCELLED or s.count("submitted")]
+
+
+def start(
+    core: Core,
+    actor: Actor,
+    slug: str,
+    *,
+    list_name: str,
+    segment: str | None = None,
+    transport: str | None = None,
+    again: bool = False,
+) -> int:
+    """Freeze the approved latest revision of ``slug`` and its audience into a new Send."""
+    with audited(core, actor, "send.start", "issue", slug) as entry:
+        actor.require(Permission.SEND)
+        with core.store.session() as session:
+            _check_audience(session, list_name, segment)
+        if not again:
+            before = earlier_sends(core, actor, slug, list_name)
+            if before:
+                latest = before[0]
+                raise Conflict(
+                    f"{slug} already went to {list_name}: send {latest.id} ({latest.status}, "
+                    f"{latest.created_at:%Y-%m-%d %H:%M} UTC, {latest.recipients} recipient(s)); "
+                    "send it again only on purpose"
+                )
+        revision_id, rendered = issues.approved_send(core, actor, slug)
+        check_embargo(rendered.issue, core.now())
+        chosen = core.transport(transport)
+        chosen.close()  # only its name and batch shape are needed here
+        send_id = start_send(
+            core.store, rendered, list_name=list_name, segment_name=segment, transport=chosen,
+            issue_file=rendered.issue.source_path, revision_id=revision_id,
+            checkpoint=core.checkpoints,
+        )  # fmt: skip
+        entry.object_type, entry.object_id = "send", str(send_id)
+        entry.detail = f"{slug} to {list_name}" + (f" / {segment}" if segment else "")
+    return send_id
+
+
+def _check_audience(session: Session, list_name: str, segment: str | None) -> None:
+    mailing_list = get_list(session, list_name)
+    if segment is not None:
+        found, _rules = get_segment(session, segment)
+        if found.list_id != mailing_list.id:
+            raise Invalid(
+                f"segment {segment} belongs to another list than {list_name}", field="segment"
+            )
+
+
+def test(
+    core: Core,
+    actor: Actor,
+    slug: str,
+    addresses: Sequence[str],
+    *,
+    transport: str | None = None,
+    language: str | None = None,
+) -> list[TestCopy]:
+    """Mail [TEST] copies of the latest revision to a few addresses, outside the ledger."""
+    with audited(core, actor, "send.test", "issue", slug) as entry:
+        actor.require(Permission.TEST_SEND)
+        if not addresses:
+            raise Invalid("a test send needs at least one address", field="addresses")
+        issue = issues.load(core, slug)
+        # Not even a test copy leaves before an embargo: its addresses are anyone's.
+        rendered = prepare(issue, core.workspace, at=core.now())
+        chosen = core.transport(transport)
+        try:
+            copies = send_test(rendered, addresses, chosen, core.links, language=language)
+        finally:
+            chosen.close()
+        entry.detail = ", ".join(sorted({c.address for c in copies}))
+    return copies
+
+
+def list_sends(core: Core, actor: Actor, *, limit: int = 50) -> list[SendStatus]:
+    actor.require(Permission.READ)
+    return ledger_admin.list_sends(core.store, limit=limit)
+
+
+def status(core: Core, actor: Actor, send_id: int) -> SendStatus:
+    actor.require(Permission.READ)
+    return ledger_admin.send_status(core.store, send_id)
+
+
+def pause(core: Core, actor: Actor, send_id: int) -> None:
+    with audited(core, actor, "send.pause", "send", send_id):
+        actor.require(Permission.STEER)
+        ledger_admin.pause(core.store, send_id, reason=f"paused by {actor.name}")
+
+
+def resume(core: Core, actor: Actor, send_id: int) -> None:
+    with audited(core, actor, "send.resume", "send", send_id):
+        actor.require(Permission.STEER)
+        ledger_admin.resume(core.store, send_id)
+
+
+def cancel(core: Core, actor: Actor, send_id: int) -> int:
+    """Cancel what no worker claimed yet; return how many recipients will not get it."""
+    with audited(core, actor, "send.cancel", "send", send_id) as entry:
+        actor.require(Permission.STEER)
+        left = ledger_admin.cancel(core.store, send_id)
+        entry.detail = f"{left} recipient(s) left out"
+    return left
+
+
+def retry_failed(core: Core, actor: Actor, send_id: int) -> int:
+    with audited(core, actor, "send.retry-failed", "send", send_id) as entry:
+        actor.require(Permission.STEER)
+        moved = ledger_admin.retry_failed(core.store, send_id)
+        entry.detail = f"{moved} recipient(s) back in line"
+    return moved
+
+
+def resend_uncertain(core: Core, actor: Actor, send_id: int) -> int:
+    with audited(core, actor, "send.resend-uncertain", "send", send_id) as entry:
+        actor.require(Permission.STEER)
+        moved = ledger_admin.resend_uncertain(core.store, send_id)
+        entry.detail = f"{moved} recipient(s) of uncertain batches back in line"
+    return moved
+
+
+def drive(
+    core: Core,
+    send_id: int,
+    *,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
+) -> SendStatus:
+    """Submit the batches of one send until none is left (or ``stop`` is set)."""
+    worker = core.worker()
+    worker.recover()
+    worker.run(send_id=send_id, until_idle=True, stop=stop, progress=progress)
+    return ledger_admin.send_status(core.store, send_id)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class WorkResult:
+    recovered: int  # batches found in submitting at start, now uncertain
+    attention: tuple[SendStatus, ...]  # sends that ended with failed or uncertain batches
+
+
+def work(
+    core: Core, actor: Actor, *, until_idle: bool, stop: threading.Event | None = None
+) -> WorkResult:
+    """Drive every running send (a worker process); with ``until_idle``, return when none has
+    work left."""
+    actor.require(Permission.SEND)
+    worker = core.worker()
+    recovered = worker.recover()
+    touched: set[int] = set()
+
+    def seen(send_id: int, _batch_status: str, _size: int) -> None:
+        touched.add(send_id)
+
+    worker.run(until_idle=until_idle, stop=stop, progress=seen)
+    statuses = [ledger_admin.send_status(core.store, i) for i in sorted(touched)]
+    return WorkResult(recovered, tuple(s for s in statuses if needs_attention(s)))
