@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import MAXYEAR, datetime
 
 from newsletter.errors import AudienceError
 from newsletter.store.tables import CONSENT_EXPRESS_IMPORT, CONSENT_IMPLIED, CONSENT_KINDS
@@ -33,6 +33,11 @@ def consent_kind(word: str) -> str:
 
 def implied_expiry(relationship: datetime) -> datetime:
     """Two years after the business relationship; 29 February maps to 28 February."""
+    if relationship.year + IMPLIED_CONSENT_YEARS > MAXYEAR:
+        raise AudienceError(
+            f"implied consent of {relationship.date().isoformat()} would lapse after year "
+            f"{MAXYEAR}: give the real date of the relationship"
+        )
     try:
         return relationship.replace(year=relationship.year + IMPLIED_CONSENT_YEARS)
     except ValueError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,11 @@ from typing import Any
 from newsletter.audience.addresses import InvalidAddress, address_hash, is_role_address
 from newsletter.audience.addresses import normalize_address as _normalize
 from newsletter.audience.consent import consent_kind, expiry_for
+from newsletter.audience.plaintext import clean_text, shown
+from newsletter.audience.spreadsheet import restore_cell
+from newsletter.audience.subscriptions import clean_profile
+from newsletter.content.dates import RANGE as DATE_RANGE
+from newsletter.content.dates import out_of_range
 from newsletter.errors import AudienceError, CsvImportError
 from newsletter.store.tables import CONSENT_IMPLIED
 
@@ -107,48 +113,138 @@ class SubscriberRow:
     notes: list[Problem] = field(default_factory=list)
 
 
-def detect_format(path: Path) -> tuple[CsvFormat, int]:
-    """The file's encoding and delimiter, and its number of lines (for a progress bar)."""
+def detect_format(path: Path, encoding: str | None = None) -> tuple[CsvFormat, int]:
+    """The file's encoding and delimiter, and its number of lines (for a progress bar).
+
+    The encoding is decided from the whole file: a byte-order mark names it; a file that is
+    all UTF-8 is UTF-8; one whose non-ASCII bytes are none of them UTF-8 is Windows-1252 (what
+    Excel writes for "CSV"). A file that is mostly UTF-8 with a few bytes that are not is
+    refused, naming the first such byte: read as Windows-1252 it would turn every "é" into
+    "Ã©". ``encoding`` (a Python codec name) skips the guess; the file must then decode.
+    """
+    name = str(path)
     try:
         with path.open("rb") as handle:
             head = handle.read(4)
-            if head.startswith(codecs.BOM_UTF8):
-                encoding, bom = "utf-8-sig", True
-            elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                encoding, bom = "utf-16", True
-            else:
-                encoding, bom = "utf-8", False
             handle.seek(0)
-            lines = _check_decodes(handle, encoding)
-            if lines is None:
-                encoding = "cp1252"
-                handle.seek(0)
-                lines = _check_decodes(handle, encoding)
-                if lines is None:
-                    raise CsvImportError(
-                        str(path),
-                        "cannot decode the file as UTF-8, UTF-16 (with BOM) or Windows-1252: "
-                        "save it as CSV UTF-8 and try again",
-                    )
+            if encoding is not None:
+                chosen, bom = _codec(name, encoding), False
+                if chosen == "utf-8" and head.startswith(codecs.BOM_UTF8):
+                    chosen, bom = "utf-8-sig", True
+                scan = _scan(handle, chosen)
+            elif head.startswith(codecs.BOM_UTF8):
+                chosen, bom = "utf-8-sig", True
+                scan = _scan(handle, chosen)
+            elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                chosen, bom = "utf-16", True
+                scan = _scan(handle, chosen)
+            else:
+                chosen, bom = "utf-8", False
+                scan = _scan(handle, chosen)
+                if scan.invalid and scan.valid_multibyte < scan.invalid:
+                    # No sign of UTF-8 in the file, and bytes that are not: Windows-1252.
+                    chosen = "cp1252"
+                    handle.seek(0)
+                    scan = _scan(handle, chosen)
     except OSError as err:
-        raise CsvImportError(str(path), f"cannot read the file: {err.strerror or err}") from err
-    with path.open(encoding=encoding, newline="") as text:
+        raise CsvImportError(name, f"cannot read the file: {err.strerror or err}") from err
+    if scan.invalid:
+        label = _LABELS.get(chosen, chosen)
+        where = (
+            f"cannot decode byte {scan.first_byte} at column {scan.first_column} "
+            f"({scan.context})"
+        )
+        if chosen in ("utf-8", "utf-8-sig") and encoding is None:
+            advice = (
+                f": not UTF-8, yet the rest of the file is ({scan.invalid} such byte(s) in "
+                "all): correct it, or give the file's encoding (--encoding cp1252 reads the "
+                "whole file as Windows-1252)"
+            )
+        else:
+            advice = (
+                f" as {label}: give the file's encoding (--encoding utf-8, cp1252 or utf-16), "
+                "or save it as CSV UTF-8"
+            )
+        raise CsvImportError(name, where + advice, line=scan.first_line)
+    with path.open(encoding=chosen, newline="") as text:
         header = text.readline()
     counts = {d: header.count(d) for d in DELIMITERS}
     delimiter = max(DELIMITERS, key=lambda d: counts[d]) if any(counts.values()) else ","
-    return CsvFormat(encoding=encoding, delimiter=delimiter, bom=bom), lines
+    return CsvFormat(encoding=chosen, delimiter=delimiter, bom=bom), scan.lines
 
 
-def _check_decodes(handle: io.BufferedReader, encoding: str) -> int | None:
-    decoder = codecs.getincrementaldecoder(encoding)()
-    lines = 0
+_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252"}
+# Bytes that would not decode become these code points (Python's "surrogateescape").
+_ESCAPED = re.compile("[\udc80-\udcff]")
+_NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
+
+
+def _codec(path: str, encoding: str) -> str:
     try:
-        while chunk := handle.read(READ_CHUNK):
-            lines += decoder.decode(chunk).count("\n")
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return None
-    return lines + 1
+        found = codecs.lookup(encoding).name
+    except LookupError as err:
+        raise CsvImportError(
+            path, f"unknown encoding {encoding!r}: use utf-8, cp1252 (Windows-1252) or utf-16"
+        ) from err
+    return {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig"}.get(found, found)
+
+
+@dataclass
+class _Scan:
+    """What decoding a whole file found: its lines, and the bytes that did not decode."""
+
+    lines: int = 1
+    valid_multibyte: int = 0  # non-ASCII characters that decoded
+    invalid: int = 0
+    first_line: int = 0
+    first_column: int = 0
+    first_byte: str = ""
+    context: str = ""
+
+
+def _scan(handle: io.BufferedReader, encoding: str) -> _Scan:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="surrogateescape")
+    scan = _Scan()
+    last_line = ""
+    chunk = handle.read(READ_CHUNK)
+    while True:
+        final = not chunk
+        try:
+            text = decoder.decode(chunk, final=final)
+        except UnicodeDecodeError as err:  # codecs without surrogateescape (UTF-16)
+            scan.invalid += 1
+            scan.first_line = scan.lines
+            scan.first_byte = f"0x{err.object[err.start]:02X}" if err.object else "?"
+            scan.context = "where the text stops decoding"
+            return scan
+        if text:
+            if encoding.startswith("utf-8"):
+                found = _ESCAPED.findall(text)
+                if found and not scan.invalid:
+                    _first_problem(scan, text, last_line)
+                scan.invalid += len(found)
+                scan.valid_multibyte += len(_NON_ASCII.findall(text))
+            elif not scan.invalid and _ESCAPED.search(text):
+                _first_problem(scan, text, last_line)
+                scan.invalid += len(_ESCAPED.findall(text))
+            scan.lines += text.count("\n")
+            last_line = text.rpartition("\n")[2] if "\n" in text else last_line + text
+            last_line = last_line[-200:]
+        if final:
+            return scan
+        chunk = handle.read(READ_CHUNK)
+
+
+def _first_problem(scan: _Scan, text: str, carried: str) -> None:
+    position = _ESCAPED.search(text)
+    assert position is not None
+    before = text[: position.start()]
+    scan.first_line = scan.lines + before.count("\n")
+    start_of_line = before.rpartition("\n")[2] if "\n" in before else carried + before
+    scan.first_column = len(start_of_line) + 1
+    scan.first_byte = f"0x{ord(position.group()) - 0xDC00:02X}"
+    shown_before = _ESCAPED.sub("?", start_of_line[-20:])
+    scan.context = f"after {shown_before!r}" if shown_before else "at the start of the line"
 
 
 def read_rows(
@@ -184,14 +280,15 @@ def map_header(path: str, header: list[str]) -> list[tuple[int, str, bool]]:
     columns: list[tuple[int, str, bool]] = []
     taken: dict[str, str] = {}
     for index, cell in enumerate(header):
-        label = cell.strip()
+        label = clean_text(cell)[:100]
         if not label:
             continue
         known = HEADERS.get(fold_header(label))
         target = known or label
         if target in taken:
             raise CsvImportError(
-                path, f"columns {taken[target]!r} and {label!r} both mean {target!r}", line=1
+                path, f"columns {shown(taken[target])} and {shown(label)} both mean {target!r}",
+                line=1,
             )
         taken[target] = label
         columns.append((index, target, known is not None))
@@ -199,7 +296,7 @@ def map_header(path: str, header: list[str]) -> list[tuple[int, str, bool]]:
         raise CsvImportError(
             path,
             "no address column: name one courriel, e-mail or email "
-            f"(found: {', '.join(repr(c) for c in header[:10])})",
+            f"(found: {', '.join(shown(c, 40) for c in header[:10])})",
             line=1,
         )
     return columns
@@ -211,7 +308,8 @@ def parse_row(
     values: dict[str, str] = {}
     attributes: dict[str, Any] = {}
     for index, target, known in columns:
-        value = cells[index].strip() if index < len(cells) else ""
+        cell = cells[index] if index < len(cells) else ""
+        value = _cell(cell, multiline=target == "consent_wording")
         if known:
             values[target] = value
         elif value:
@@ -220,7 +318,10 @@ def parse_row(
     try:
         email = _normalize(raw)
     except InvalidAddress as err:
-        return Problem(line, raw, "invalid", f"address {raw!r}: {err.reason}", error=True)
+        return Problem(
+            line, clean_text(raw)[:320], "invalid", f"address {shown(raw)}: {err.reason}",
+            error=True,
+        )  # fmt: skip
     language = defaults.language
     if values.get("language"):
         found = LANGUAGE_WORDS.get(_fold_language(values["language"]))
@@ -229,14 +330,14 @@ def parse_row(
                 line,
                 email,
                 "invalid",
-                f"language {values['language']!r}: expected fr or en",
+                f"language {shown(values['language'])}: expected fr or en",
                 error=True,
             )
         language = found
     try:
         kind = consent_kind(values["consent"]) if values.get("consent") else defaults.consent
         obtained = (
-            parse_date(values["consent_date"])
+            parse_date(values["consent_date"], "consent_date")
             if values.get("consent_date")
             else defaults.obtained_at
         )
@@ -250,11 +351,7 @@ def parse_row(
             "implied consent needs its date (consent_date: the relationship's date)",
             error=True,
         )
-    profile = {
-        k: values[k][:300]
-        for k in ("first_name", "last_name", "organisation", "outlet", "beat", "region", "phone")
-        if values.get(k)
-    }
+    profile = clean_profile(values)
     notes = []
     if is_role_address(email):
         notes.append(Problem(line, email, "role", "role address: nobody in particular consented"))
@@ -279,10 +376,21 @@ def _fold_language(text: str) -> str:
                    if not unicodedata.combining(c))  # fmt: skip
 
 
-def parse_date(text: str) -> datetime:
-    """An ISO date or date-time (``2024-05-30``, ``2024-05-30T10:00``); naive means UTC."""
+def parse_date(text: str, field: str = "date") -> datetime:
+    """An ISO date or date-time (``2024-05-30``, ``2024-05-30T10:00-04:00``); naive means UTC.
+
+    AudienceError naming ``field`` for text that is not one, or a date out of the range
+    (`newsletter.content.dates`)."""
     try:
         parsed = datetime.fromisoformat(text.strip().replace("/", "-"))
     except ValueError as err:
-        raise AudienceError(f"date {text!r}: expected YYYY-MM-DD") from err
+        raise AudienceError(
+            f"{field} {shown(text)}: expected a date as YYYY-MM-DD (or YYYY-MM-DDTHH:MM+offset)"
+        ) from err
+    if out_of_range(parsed):
+        raise AudienceError(f"{field} {shown(text)} is out of range: give a date {DATE_RANGE}")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _cell(value: str, *, multiline: bool = False) -> str:
+    return clean_text(restore_cell(value.strip()), multiline=multiline)

@@ -1,8 +1,9 @@
-"""Exporting a list's members to CSV that Excel opens correctly (UTF-8 BOM, `;` on request)."""
+"""Exporting a list's members to CSV that Excel opens correctly (UTF-8 BOM, `;` on request).
+
+Cells that a spreadsheet would run as formulas are written as text (see `spreadsheet`)."""
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.audience.lists import get_list
 from newsletter.audience.segments import conditions, get_segment
+from newsletter.audience.spreadsheet import SafeWriter
 from newsletter.errors import AudienceError
 from newsletter.files import atomic_writer
 from newsletter.store.tables import MEMBERSHIP_STATUSES, Consent, Membership, Subscriber
@@ -67,7 +69,7 @@ def export_rows(
 
 
 def write_csv(rows: list[tuple[str, ...]], out: IO[str], *, delimiter: str = ",") -> None:
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer = SafeWriter(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     writer.writerows(rows)
 

@@ -8,7 +8,7 @@ members who unsubscribed are never brought back: they are reported as skipped.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -25,6 +25,7 @@ from newsletter.audience.csvread import (
     read_rows,
 )
 from newsletter.audience.lists import check_name
+from newsletter.audience.plaintext import clean_text
 from newsletter.errors import InvalidRowsError
 from newsletter.store.bulk import bulk_insert
 from newsletter.store.tables import (
@@ -42,7 +43,6 @@ from newsletter.store.tables import (
 
 CHUNK = 2000
 PROFILE = ("first_name", "last_name", "organisation", "outlet", "beat", "region", "phone")
-
 
 
 @dataclass
@@ -83,13 +83,20 @@ def import_subscribers(
     dry_run: bool = False,
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    encoding: str | None = None,
 ) -> ImportReport:
     """Import ``path`` into ``list_name`` (created when missing); nothing is kept on error or in a
-    dry run. ``progress(rows_done, lines_total)`` is called after each chunk."""
+    dry run. ``progress(rows_done, lines_total)`` is called after each chunk; ``encoding``
+    names the file's encoding instead of detecting it."""
     check_name("list", list_name)
     moment = now or datetime.now(UTC)
+    defaults = replace(
+        defaults,
+        consent_source=clean_text(defaults.consent_source),
+        wording=clean_text(defaults.wording, multiline=True),
+    )
     report = ImportReport(path=str(path), list_name=list_name, dry_run=dry_run)
-    fmt, total = detect_format(path)
+    fmt, total = detect_format(path, encoding)
     report.format = fmt
     try:
         with engine.begin() as conn:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from newsletter.audience.addresses import address_hash, normalize_address
 from newsletter.audience.consent import expiry_for
 from newsletter.audience.lists import ensure_list, get_list
+from newsletter.audience.plaintext import clean_text
 from newsletter.audience.segments import LANGUAGES
 from newsletter.audience.suppression import check_not_suppressed, suppress
 from newsletter.audience.tokens import CONFIRM, CONFIRM_TTL, make_token, read_token
@@ -30,9 +31,22 @@ from newsletter.store.tables import (
     Subscriber,
     Suppression,
     TrackingEvent,
+    subscribers_t,
 )
 
 PROFILE_FIELDS = ("first_name", "last_name", "organisation", "outlet", "beat", "region", "phone")
+#: The longest value each profile field's column holds (PostgreSQL refuses a longer one).
+PROFILE_SIZES: dict[str, int] = {
+    name: int(getattr(subscribers_t.c[name].type, "length", None) or 300)
+    for name in PROFILE_FIELDS
+}
+
+
+def clean_profile(profile: dict[str, str]) -> dict[str, str]:
+    """Profile values as stored: without control or bidirectional characters (whoever typed
+    them: a form, a file, the command line), cut to their column's size; empty ones left out."""
+    cleaned = {k: clean_text(profile.get(k) or "")[: PROFILE_SIZES[k]] for k in PROFILE_FIELDS}
+    return {k: v for k, v in cleaned.items() if v}
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,7 @@ def _upsert_subscriber(
     session: Session, address: str, language: str, profile: dict[str, str], now: datetime
 ) -> Subscriber:
     normalized = normalize_address(address)
+    profile = clean_profile(profile)
     subscriber = find_subscriber(session, normalized)
     if subscriber is None:
         subscriber = Subscriber(
@@ -112,9 +127,9 @@ def _record_consent(
         kind=kind,
         obtained_at=obtained_at,
         expires_at=expiry_for(kind, obtained_at),
-        source=source,
-        ip=ip,
-        wording=wording,
+        source=clean_text(source),
+        ip=clean_text(ip)[:45],
+        wording=clean_text(wording, multiline=True),
         created_at=now,
     )
     session.add(consent)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -90,6 +91,10 @@ def subscribers_import(
     consent_date: Annotated[
         str | None, typer.Option(help="When it was obtained, YYYY-MM-DD (default: now).")
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="The file's encoding, e.g. utf-8 or cp1252 (default: detected)."),
+    ] = None,
 ) -> None:
     """Import a subscriber file into a list: all rows or none."""
     workspace = state(ctx).workspace()
@@ -98,7 +103,7 @@ def subscribers_import(
         language=workspace.settings.default_language,
         consent=consent_kind(consent),
         consent_source=consent_source or f"import of {file.name}",
-        obtained_at=parse_date(consent_date) if consent_date else now,
+        obtained_at=parse_date(consent_date, "--consent-date") if consent_date else now,
     )
     with wiring.workspace_store(state(ctx).workspace()) as store, Progress(
         TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console,
@@ -112,7 +117,7 @@ def subscribers_import(
         try:
             report = import_subscribers(
                 store.engine, file, list_name, defaults, dry_run=dry_run, now=now,
-                progress=advance,
+                progress=advance, encoding=encoding,
             )  # fmt: skip
         except InvalidRowsError as err:
             progress.stop()
@@ -129,7 +134,8 @@ def _print_problems(problems: list[tuple[int, str, str, str]], limit: int = 200)
         return
     table = Table("line", "address", "kind", "detail", title="Rows to look at")
     for line, value, kind, detail in problems[:limit]:
-        table.add_row(str(line), value, kind, detail)
+        # What a file holds is shown as text: "[...]" in a name is not Rich markup.
+        table.add_row(str(line), escape(value), kind, escape(detail))
     console.print(table)
     if len(problems) > limit:
         console.print(f"... and {len(problems) - limit} more")
@@ -205,7 +211,7 @@ def subscribers_add(
             session, address, list_name,
             language=language or workspace.settings.default_language,
             kind=consent_kind(consent), source=source,
-            obtained_at=parse_date(consent_date) if consent_date else None,
+            obtained_at=parse_date(consent_date, "--consent-date") if consent_date else None,
             profile=_profile(first_name, last_name, organisation),
         )  # fmt: skip
         console.print(f"{added.subscriber.email}: {added.membership.status} on {list_name}")
@@ -227,7 +233,7 @@ def subscribers_show(
         return
     details = Table("field", "value", title=record["subscriber"]["email"])
     for key, value in record["subscriber"].items():
-        details.add_row(key, str(value))
+        details.add_row(key, escape(str(value)))
     console.print(details)
     members = Table("list", "status", "since", "confirmed", title="Lists")
     for m in record["memberships"]:

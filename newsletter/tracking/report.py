@@ -13,13 +13,13 @@ Definitions (what `newsletter report` prints):
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
+from newsletter.audience.spreadsheet import SafeWriter
 from newsletter.errors import TrackingError
 from newsletter.store import Store
 from newsletter.store.tables import (
@@ -224,7 +224,7 @@ def _aware(value: datetime, like: datetime) -> datetime:
 def report_csv(report: Report) -> str:
     """The figures, then the top links, as CSV text (one "section,name,value" row each)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out, lineterminator="\n")
     writer.writerow(["section", "name", "value", "unique", "total"])
     writer.writerow(["send", "number", report.send_id, "", ""])
     writer.writerow(["send", "issue", report.issue, "", ""])
