@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import importlib
 import signal
 from typing import Annotated
 
@@ -10,10 +10,8 @@ import typer
 
 from newsletter import app as wiring
 from newsletter.cli import app, console, state
-from newsletter.config import ENV_PREFIX
-from newsletter.store import open_workspace_store
 
-APP_FACTORY = "newsletter.web:app_from_environment"
+WEB_PACKAGE = "newsletter.web"
 
 
 @app.command("serve")
@@ -35,16 +33,16 @@ def serve(
     # Imported here: uvicorn costs every other command time for nothing.
     import uvicorn
 
-    workspace = state(ctx).workspace()
+    st = state(ctx)
+    workspace = st.workspace()
     settings = workspace.settings
-    # Checked here so that a store to upgrade is a one-line error, not a uvicorn traceback.
-    open_workspace_store(workspace).close()
-    # Nothing imports the web layer (tests/test_layout.py): uvicorn loads it by name, and the
-    # factory finds this workspace again through NEWSLETTER_HOME.
-    os.environ[ENV_PREFIX + "HOME"] = str(workspace.root)
+    # The store is opened here, so that one to upgrade is a one-line error, not a uvicorn
+    # traceback; the web app is handed this core. Nothing imports the web layer (the import
+    # contracts): it is found by name, as uvicorn would.
+    core = wiring.open_core(workspace)
+    web = importlib.import_module(WEB_PACKAGE)
     config = uvicorn.Config(
-        APP_FACTORY,
-        factory=True,
+        web.create_app(core),
         host=host or settings.web.host,
         port=port or settings.web.port,
         # uvicorn's own logging setup would replace the process's; keep its default handlers.
@@ -60,7 +58,10 @@ def serve(
     received: list[int] = []
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda signum, _frame: received.append(signum))
-    with wiring.background(workspace):
-        uvicorn.Server(config).run()
+    try:
+        with wiring.background(workspace):
+            uvicorn.Server(config).run()
+    finally:
+        core.close()
     if received:
         console.print(f"stopped on {signal.Signals(received[0]).name}")

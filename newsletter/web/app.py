@@ -1,24 +1,25 @@
 """The FastAPI application: public pages now; the webhook, archive and studio join later.
 
-``create_app`` wires the store, the transport, a clock and the rate limiter from a workspace;
-tests pass a memory transport and a clock of their own.
+``create_app`` takes the one core object built by `newsletter.app` (store, transports, clock,
+key) and adds what only the web needs (the rate limiter, the page templates); tests pass a
+memory transport and a clock of their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from newsletter.audience.tokens import secret_key
+from newsletter.app import open_core
 from newsletter.config import Workspace, load_workspace
-from newsletter.delivery import Transport, transport_from_settings
-from newsletter.store import open_workspace_store
+from newsletter.delivery import Transport
+from newsletter.services.core import Core
 from newsletter.web import (
     archive,
     preferences,
@@ -34,22 +35,27 @@ from newsletter.web.ratelimit import RateLimiter
 
 
 def create_app(
-    workspace: Workspace,
+    workspace: Workspace | Core,
     *,
     transport: Transport | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
-    """The web app for ``workspace``; it opens the store now (SchemaError if not migrated)."""
-    now = clock or (lambda: datetime.now(UTC))
-    settings = workspace.settings
-    store = open_workspace_store(workspace)
+    """The web app over a core object (`newsletter serve` hands its own), or over one built
+    from ``workspace`` now (SchemaError if the store is not migrated); tests hand in a
+    transport and a clock."""
+    core = workspace if isinstance(workspace, Core) else open_core(
+        workspace, transport=transport, clock=clock
+    )
+    now = core.clock
+    settings = core.workspace.settings
+    store = core.store
     try:
         context = WebContext(
-            workspace=workspace,
+            workspace=core.workspace,
             store=store,
-            transport=transport or transport_from_settings(settings, workspace.var_dir),
+            transport=core.transport(),
             clock=now,
-            key=secret_key(workspace),
+            key=core.links.key,
             limiter=RateLimiter(
                 settings.web.subscribe_rate_limit,
                 settings.web.subscribe_rate_window,
