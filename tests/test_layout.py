@@ -1,65 +1,54 @@
-"""The package's imports point inward, as DESIGN.md draws them."""
+"""The import rules of DESIGN.md are import-linter contracts (pyproject.toml): the tree keeps
+them, and a deliberate violation on a copy of the tree breaks them."""
 
 from __future__ import annotations
 
-import ast
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "newsletter"
-
-# A module may import modules of its own rank or lower; cli and web are imported by no one else.
-RANKS = {
-    "errors": 0,
-    "config": 0,
-    "files": 0,
-    "content": 1,
-    "store": 1,
-    "render": 2,
-    "audience": 3,
-    "delivery": 4,
-    "tracking": 4,
-    "testing": 5,
-    "schedule": 5,
-    "services": 6,
-    "app": 7,
-    "workspace": 7,
-    "preview": 7,
-    "web": 8,
-    "cli": 8,
-}
-OUTERMOST = {"web", "cli"}
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _part(module: str) -> str:
-    return module.split(".")[1] if module.count(".") else "__init__"
+def _lint(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command;"
+         " sys.exit(lint_imports_command())", "--no-cache"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-    return {name for name in found if name.startswith("newsletter.")}
+def _copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "tree"
+    copy.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", copy)
+    shutil.copytree(ROOT / "newsletter", copy / "newsletter",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    return copy
 
 
-def test_imports_point_inward() -> None:
-    wrong = []
-    for path in PACKAGE.rglob("*.py"):
-        if "migrations" in path.parts:
-            continue
-        relative = path.relative_to(PACKAGE)
-        here = relative.parts[0].removesuffix(".py")
-        if here in ("__init__", "__main__"):
-            continue
-        assert here in RANKS, f"{relative}: add its package to RANKS in this test"
-        for imported in _imports(path):
-            there = _part(imported)
-            if there == here or there == "__init__":
-                continue
-            assert there in RANKS, f"{relative} imports unknown {imported}"
-            if there in OUTERMOST or RANKS[there] > RANKS[here]:
-                wrong.append(f"{relative} imports {imported}")
-    assert wrong == []
+def test_the_tree_keeps_its_import_contracts(tmp_path: Path) -> None:
+    result = _lint(_copy(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_sqlalchemy_in_a_command_module_breaks_the_contracts(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    module = copy / "newsletter" / "cli" / "commands_issues.py"
+    module.write_text(module.read_text("utf-8") + "\nfrom sqlalchemy import select  # noqa\n")
+    result = _lint(copy)
+    assert result.returncode != 0
+    assert "newsletter.cli.commands_issues -> sqlalchemy" in result.stdout
+
+
+def test_a_domain_module_importing_the_web_breaks_the_contracts(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    module = copy / "newsletter" / "delivery" / "service.py"
+    module.write_text(module.read_text("utf-8") + "\nimport newsletter.web.app  # noqa\n")
+    result = _lint(copy)
+    assert result.returncode != 0
+    assert "newsletter.delivery.service -> newsletter.web.app" in result.stdout

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from newsletter.audience.lists import get_list
 from newsletter.audience.recipients import eligible_recipients_select
+from newsletter.delivery import own_links as own
 from newsletter.delivery.message import Attachment, Sender
 from newsletter.errors import DeliveryError
 from newsletter.store import Store
@@ -32,7 +33,6 @@ from newsletter.store.tables import (
     batches_t,
     deliveries_t,
 )
-from newsletter.tracking import own_links as own
 
 # Batch numbers of language k start at k * LANGUAGE_STRIDE: one statement numbers every
 # language's batches without knowing their counts first. Splits take numbers past the max.

@@ -27,6 +27,7 @@ from newsletter.delivery.message import (
     Sender,
     list_id_header,
 )
+from newsletter.delivery.own_links import tracking_token
 from newsletter.errors import DeliveryError
 from newsletter.render.personalize import TRACKING_FIELD, PersonalizationTemplate
 from newsletter.store import Store
@@ -40,7 +41,6 @@ from newsletter.store.tables import (
     deliveries_t,
     sends_t,
 )
-from newsletter.tracking.own_links import tracking_token
 
 
 @dataclass(frozen=True)

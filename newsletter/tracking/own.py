@@ -31,12 +31,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
-from newsletter.errors import TrackingError
-from newsletter.store import Store
-from newsletter.store.tables import batches_t, deliveries_t, links_t
-from newsletter.tracking.events import Event, EventType
-from newsletter.tracking.ingest import IngestResult, ingest
-from newsletter.tracking.own_links import (
+from newsletter.delivery.own_links import (
     TRACK,
     TRACKING_SLOT,
     TRACKING_TTL,
@@ -51,6 +46,11 @@ from newsletter.tracking.own_links import (
     tracked_urls,
     tracking_token,
 )
+from newsletter.errors import TrackingError
+from newsletter.store import Store
+from newsletter.store.tables import batches_t, deliveries_t, links_t
+from newsletter.tracking.events import Event, EventType
+from newsletter.tracking.ingest import IngestResult, ingest
 
 __all__ = [
     "PIXEL",

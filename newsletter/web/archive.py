@@ -19,9 +19,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
+from newsletter.delivery.own_links import untracked
 from newsletter.render.personalize import PersonalizationTemplate
 from newsletter.store.tables import SEND_DONE, ScheduledSend, Send, SendContent
-from newsletter.tracking.own_links import untracked
 from newsletter.web.context import SAFETY_HEADERS, WebContext, web
 from newsletter.web.errors import NotFound
 
