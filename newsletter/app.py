@@ -19,6 +19,7 @@ from newsletter.delivery.transports import transport_from_settings
 from newsletter.delivery.worker import TransportFactory, Worker, WorkerOptions
 from newsletter.delivery.worker_batch import Links
 from newsletter.delivery.worker_faults import Checkpoints
+from newsletter.schedule.leader import SchedulerLeader
 from newsletter.schedule.scheduler import SendScheduler
 from newsletter.services.core import Core
 from newsletter.store import Store, open_workspace_store
@@ -151,13 +152,15 @@ def background(workspace: Workspace) -> Iterator[None]:
         thread = threading.Thread(
             target=_work, args=(runner, stop), name="send-worker", daemon=True
         )
-        sends = scheduler(workspace, store)
-        sends.start()
+        # On PostgreSQL several `serve` processes may share the database: only the one that
+        # holds the scheduler lock runs the scheduler (newsletter.schedule.leader).
+        leader = SchedulerLeader(store, lambda: scheduler(workspace, store))
+        leader.start()
         try:
             thread.start()
             yield
         finally:
-            sends.shutdown()
+            leader.stop()
             stop.set()
             thread.join()
     finally:
