@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from newsletter.config import Workspace
 from newsletter.delivery import MemoryTransport
 from newsletter.delivery.worker import Worker
-from newsletter.errors import DeliveryError, NotFound, ScheduleError
+from newsletter.errors import DeliveryError, Invalid, NotFound, ScheduleError
 from newsletter.schedule import service
 from newsletter.store import Store
 from newsletter.store.tables import ScheduledSend, Send
@@ -122,7 +122,7 @@ def test_an_embargoed_communique_is_refused_early_and_checked_again_at_fire_time
     with make_scheduler(site, store, memory, fired) as scheduler:
         scheduler.start()
         ((_, firing),) = fired.wait(1)
-    assert firing.status == "refused" and "embargo_until" in firing.reason
+    assert firing.status == "refused" and "under embargo until" in firing.reason
     assert service.get(store, record.id).status == "refused"
     assert _sends(store) == []
 
@@ -139,7 +139,7 @@ def test_cancel_and_move_only_pending_schedules(
         service.move(store, site, record.id, now + timedelta(days=3))
     with pytest.raises(NotFound, match="there is no schedule 999"):
         service.cancel(store, 999)
-    with pytest.raises(ScheduleError, match="not in the future"):
+    with pytest.raises(Invalid, match="not in the future"):
         service.create(store, site, _request(site, now - timedelta(minutes=1)))
     # A cancelled schedule whose job fires anyway sends nothing.
     assert service.fire(store, site, lambda _n: memory, record.id,
