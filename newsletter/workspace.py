@@ -20,12 +20,22 @@ from newsletter.render.personalize import FIELDS
 
 def default_templates_dir() -> Path:
     """The templates shipped with the package (a wheel), or the checkout's (an editable install)."""
+    return _shipped("templates", "infolettre.mjml")
+
+
+def starter_issues_dir() -> Path:
+    """The starter issues (an infolettre, a communiqué, the sources they read, the issue-file
+    reference) shipped with the package, or the checkout's."""
+    return _shipped("issues", "README.md")
+
+
+def _shipped(folder: str, marker: str) -> Path:
     package = Path(newsletter.__file__).resolve().parent
-    for candidate in (package / "skeleton" / "templates", package.parent / "templates"):
-        if (candidate / "infolettre.mjml").is_file():
+    for candidate in (package / "skeleton" / folder, package.parent / folder):
+        if (candidate / marker).is_file():
             return candidate
     raise NewsletterError(
-        f"the default templates are missing from the installation ({package}); reinstall the "
+        f"the default {folder} are missing from the installation ({package}); reinstall the "
         "package"
     )
 
@@ -68,8 +78,10 @@ def create_workspace(directory: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         shutil.copytree(default_templates_dir(), staging / "templates")
-        for name in ("issues", "subscribers"):
-            (staging / name).mkdir()
+        # A team starts from issues that render at once, and the reference of their format.
+        shutil.copytree(starter_issues_dir(), staging / "issues",
+                        ignore=shutil.ignore_patterns("drafts", "__pycache__"))  # fmt: skip
+        (staging / "subscribers").mkdir()
         (staging / CONFIG_FILE).write_text(settings_toml(), encoding="utf-8")
         if target.exists():
             target.rmdir()

@@ -115,13 +115,23 @@ def test_a_broken_template_names_the_template_and_line(
     assert not out.exists()
 
 
-def test_init_creates_a_workspace_that_renders(tmp_path: Path) -> None:
+def test_init_creates_a_workspace_that_renders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "nouveau"
     assert run(["init", str(target)]) == 0
     for name in ("newsletter.toml", "templates/infolettre.mjml", "issues", "subscribers"):
         assert (target / name).exists()
     settings = load_settings(target / "newsletter.toml", environ={})
     assert settings == load_settings(None, environ={})
+    # A starter infolettre and communiqué, and the reference of the format, ready to render.
+    starters = sorted((target / "issues").glob("*.yaml"))
+    assert [p.name for p in starters] == [Path(COMMUNIQUE).name, Path(INFOLETTRE).name]
+    assert (target / "issues" / "README.md").is_file()
+    monkeypatch.setenv("NEWSLETTER_BRAND_POSTAL_ADDRESS", "1 rue Exemple, Montréal QC")
+    for path in starters:
+        assert run(["-w", str(target), "render", str(path), "--out", str(tmp_path / "b")]) == 0
+    assert len(list((tmp_path / "b").glob("*.html"))) == 4
 
 
 def test_init_refuses_a_directory_that_is_not_empty(
