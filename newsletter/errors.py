@@ -31,19 +31,35 @@
                                     root so that no "skip what failed" handler can swallow it
 
 Each message says what was wrong, where, and what to do, in the product's words (never a command
-line flag or an HTTP status): the CLI prints it on one line and exits with status 2, the web app
-turns the service errors into 404, 409, 400 and 403.
+line flag or an HTTP status), on one line of at most `MAX_MESSAGE` characters: the CLI prints it
+and exits with status 2, the web app turns the service errors into 404, 409, 400 and 403.
 """
 
 from __future__ import annotations
+
+#: The longest message an error shows. Messages quote what a person wrote; a value of megabytes
+#: (a YAML alias bomb, a huge CSV cell) must not become a line of megabytes on a terminal.
+MAX_MESSAGE = 1_000
+
+
+def _one_line(text: str) -> str:
+    if "\n" in text or "\r" in text:
+        text = " ".join(text.split("\n")).replace("\r", " ")
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 class NewsletterError(Exception):
     """Root of the errors a user can cause or fix."""
 
+    def __str__(self) -> str:
+        return _one_line(super().__str__())
+
 
 class ConfigurationError(Exception):
     """A setting is missing or has a value the product cannot use."""
+
+    def __str__(self) -> str:
+        return _one_line(super().__str__())
 
 
 class ContentError(NewsletterError):

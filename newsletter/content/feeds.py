@@ -16,6 +16,7 @@ from typing import Any
 import feedparser
 
 from newsletter.config import FetchSettings
+from newsletter.content.dates import out_of_range
 from newsletter.content.fetch import Reader, fetch
 from newsletter.content.model import Article, Language
 from newsletter.content.text import (
@@ -144,10 +145,16 @@ def _published(entry: Any) -> datetime | None:
     )
     if value is not None:
         # feedparser has converted the date to UTC.
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+        try:
+            found = datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+        return None if out_of_range(found) else found
     # feedparser gives up on dates it cannot place, such as an RFC 822 date without a zone.
     raw = dict.get(entry, "published") or dict.get(entry, "updated")
-    return _parse_date(raw) if isinstance(raw, str) else None
+    parsed = _parse_date(raw) if isinstance(raw, str) else None
+    # A date the product cannot compute with (year 9999 in another zone) is no date at all.
+    return None if parsed is None or out_of_range(parsed) else parsed
 
 
 def _parse_date(raw: str) -> datetime | None:

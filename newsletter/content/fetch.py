@@ -2,7 +2,9 @@
 
 Every failure becomes a `SourceError` naming the source as the issue file wrote it, so the
 person who wrote it knows which line to fix. Limits come from `FetchSettings`: a timeout over
-the whole download, a size cap enforced while the body streams in, and a redirect count.
+the whole download, a size cap enforced while the body streams in (and for files, while they
+are read), and a redirect count. Files are read only from inside the issue's workspace, and
+never from its var/ folder, its settings or hidden files.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from urllib.request import url2pathname
 
 import httpx
 
-from newsletter.config import FetchSettings
+from newsletter.config import CONFIG_FILE, FetchSettings
 from newsletter.errors import SourceError
 
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -52,21 +54,67 @@ def is_url(source: str) -> bool:
 
 
 def fetch(source: str, *, base_dir: Path | None, settings: FetchSettings) -> Fetched:
-    """Read `source`: an http(s) URL, a file:// URL, or a path (relative to `base_dir`)."""
+    """Read `source`: an http(s) URL, a file:// URL, or a path (relative to `base_dir`).
+
+    A file is read only from inside the workspace that holds `base_dir` (see `confined`).
+    """
     scheme = urlsplit(source).scheme.lower()
     if scheme in ("http", "https"):
         return _fetch_http(source, settings)
     if scheme == "file":
-        return _read_file(source, Path(url2pathname(unquote(urlsplit(source).path))), settings)
+        path = Path(url2pathname(unquote(urlsplit(source).path)))
+        return _read_file(source, confined(source, path, base_dir), settings)
     # One letter is a Windows drive ("C:\..."), not a scheme.
     if scheme and len(scheme) > 1:
         raise SourceError(
             source, f"unsupported scheme {scheme!r}: give an http(s) URL or a file path"
         )
-    path = Path(source).expanduser()
+    path = Path(source)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
-    return _read_file(source, path, settings)
+    return _read_file(source, confined(source, path, base_dir), settings)
+
+
+def confinement_root(base_dir: Path) -> Path:
+    """Where files may be read from for an issue in `base_dir`: the workspace holding it (the
+    nearest folder upward with a newsletter.toml), or `base_dir` itself outside any."""
+    start = base_dir.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    return start
+
+
+def confined(source: str, path: Path, base_dir: Path | None) -> Path:
+    """`path` resolved (symbolic links followed), when it lies inside the confinement root and
+    outside what the workspace keeps to itself (var/: the store and keys; newsletter.toml;
+    hidden files); a SourceError saying so otherwise.
+
+    An issue file names files on the machine that reads it: without this, `source: /etc/passwd`
+    or `path: ../../.ssh/id_rsa` would be read, and an attachment mailed to a list.
+    """
+    if base_dir is None:
+        raise SourceError(
+            source, "files are read only for an issue file in a workspace: give an http(s) URL"
+        )
+    root = confinement_root(base_dir)
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as err:  # a loop of symbolic links
+        raise SourceError(source, f"cannot resolve {path}: {err}") from err
+    if not resolved.is_relative_to(root):
+        raise SourceError(
+            source, f"outside the workspace ({root}): keep the files an issue reads inside it, "
+            "e.g. in issues/pages, issues/feeds or issues/files",
+        )  # fmt: skip
+    inside = resolved.relative_to(root).parts
+    if inside and (inside[0] == "var" or inside == (CONFIG_FILE,)
+                   or any(part.startswith(".") for part in inside)):  # fmt: skip
+        raise SourceError(
+            source, "the workspace's var/ folder, newsletter.toml and hidden files hold the "
+            "store, keys and settings: they are never an issue's source",
+        )  # fmt: skip
+    return resolved
 
 
 def _read_file(source: str, path: Path, settings: FetchSettings) -> Fetched:

@@ -11,6 +11,7 @@ import difflib
 import re
 from datetime import date
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AwareDatetime,
@@ -22,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from newsletter.content.dates import range_problem
 from newsletter.content.model import LANGUAGES, Language
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -51,15 +53,39 @@ class _File(BaseModel):
         return data
 
 
+def _shown(value: str) -> str:
+    """A value quoted in a message, cut short: a message stays one readable line."""
+    return repr(value if len(value) <= 80 else value[:80] + "…")
+
+
 def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")) or "://" not in value or not value[8:]:
-        raise ValueError(f"{value!r} is not an absolute http(s) URL (https://www.example.org/...)")
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:  # a port that is not a number, a malformed IPv6 address
+        parts, port_ok = None, False
+    if (
+        parts is None or not port_ok or parts.scheme not in ("http", "https")
+        or not parts.hostname or not value.startswith(("http://", "https://"))
+        or any(char.isspace() or not char.isprintable() for char in value)
+    ):  # fmt: skip
+        raise ValueError(
+            f"{_shown(value)} is not an absolute http(s) URL (https://www.example.org/...)"
+        )
     return value
 
 
 def _email(value: str) -> str:
     if not _EMAIL.match(value):
-        raise ValueError(f"{value!r} is not an email address")
+        raise ValueError(f"{_shown(value)} is not an email address")
+    return value
+
+
+def _in_range(value: Any) -> Any:
+    """A date or date-time the rest of the product can compute with (`content.dates`)."""
+    problem = None if value is None else range_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -92,6 +118,8 @@ class ArticleFile(_File):
     @classmethod
     def _check_urls(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value)
+
+    _published_in_range = field_validator("published_at")(_in_range)
 
     @model_validator(mode="after")
     def _source_or_inline(self) -> ArticleFile:
@@ -157,7 +185,7 @@ class PerLanguageSource(_File):
 class RecentFile(_File):
     source: str | PerLanguageSource  # a feed: URL or file path, or one per language
     count: int = Field(8, gt=0, le=100)
-    within_days: int | None = Field(30, gt=0)  # None: no time window
+    within_days: int | None = Field(30, gt=0, le=3660)  # None: no time window
 
     def source_for(self, language: Language, fallback: Language) -> str | None:
         if isinstance(self.source, str):
@@ -217,6 +245,8 @@ class CommuniqueTexts(_Texts):
 class EmbargoFile(_File):
     embargo_until: AwareDatetime
 
+    _embargo_in_range = field_validator("embargo_until")(_in_range)
+
 
 class ContactFile(_File):
     name: str = Field(min_length=1)
@@ -249,10 +279,12 @@ class _IssueFile(_File):
     def _slug(cls, value: str) -> str:
         if not SLUG.match(value):
             raise ValueError(
-                f"{value!r} is not a slug: use lowercase letters, digits and single hyphens "
-                "(2025-05-06-infolettre)"
+                f"{_shown(value)} is not a slug: use lowercase letters, digits and single "
+                "hyphens (2025-05-06-infolettre)"
             )
         return value
+
+    _date_in_range = field_validator("date")(_in_range)
 
     @field_validator("languages", mode="before", check_fields=False)
     @classmethod

@@ -37,12 +37,14 @@ from newsletter.content.model import (
 )
 from newsletter.content.pages import read_page
 from newsletter.content.text import normalize_url
-from newsletter.content.yamlfile import FieldPath, Located, load_yaml
+from newsletter.content.yamlfile import MAX_CHARS, FieldPath, Located, load_yaml
 from newsletter.errors import ConfigurationError, IssueFileError, SourceError
 
 KINDS = ("infolettre", "communique")
 #: Largest file an issue may attach; SendGrid refuses whole messages from 30 MB.
 ATTACHMENT_MAX_BYTES = 10_000_000
+#: Largest issue file read: the YAML parser's own cap (`yamlfile.MAX_CHARS`) in bytes.
+ISSUE_FILE_MAX_BYTES = 4 * MAX_CHARS
 
 # pydantic's wording for these is right for a programmer, not for the person editing the file.
 _MESSAGES = {
@@ -51,6 +53,15 @@ _MESSAGES = {
     "2017-05-30T10:00:00-04:00 (or Z for UTC)",
     "too_short": "must not be empty",
     "literal_error": "must be one of {expected}",
+    **dict.fromkeys(
+        ("date_from_datetime_parsing", "date_parsing", "date_type", "date_from_datetime_inexact"),
+        "not a valid date{reason}: write it YYYY-MM-DD, e.g. 2026-03-12",
+    ),
+    **dict.fromkeys(
+        ("datetime_from_date_parsing", "datetime_parsing", "datetime_type"),
+        "not a valid date and time{reason}: write it with its offset, e.g. "
+        "2026-03-12T10:00:00-04:00",
+    ),
 }
 
 
@@ -64,11 +75,23 @@ def read_issue_file(path: Path) -> str:
     """The text of an issue file, or an IssueFileError saying why it cannot be read."""
     name = str(path)
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            # One byte past the cap tells a file that is too large without reading all of it.
+            data = handle.read(ISSUE_FILE_MAX_BYTES + 1)
+        if len(data) > ISSUE_FILE_MAX_BYTES:
+            raise IssueFileError(
+                name, f"larger than {ISSUE_FILE_MAX_BYTES:,} bytes: an issue file is a few "
+                "kilobytes (is this the right file?)",
+            )  # fmt: skip
+        return data.decode("utf-8")
     except FileNotFoundError as err:
         raise IssueFileError(name, "no such issue file") from err
     except UnicodeDecodeError as err:
-        raise IssueFileError(name, f"not UTF-8 text: {err.reason}") from err
+        line = data[: err.start].count(b"\n") + 1
+        raise IssueFileError(
+            name, f"not UTF-8 text: byte 0x{data[err.start]:02X} ({err.reason}): save the file "
+            "as UTF-8", line=line,
+        ) from err  # fmt: skip
     except OSError as err:
         raise IssueFileError(name, f"cannot read the file: {err.strerror or err}") from err
 
@@ -125,6 +148,12 @@ def file_error(err: ValidationError, located: Located, name: str) -> IssueFileEr
     kind = first["type"]
     if kind in ("value_error", "assertion_error"):
         message = str(ctx.get("error", first["msg"]))
+    elif kind.startswith(("date_", "datetime_")) and kind in _MESSAGES:
+        reason = f" ({ctx['error']})" if ctx.get("error") else ""
+        message = _MESSAGES[kind].format(reason=reason)
+        written = first.get("input")
+        if isinstance(written, str | int):
+            message += f" (found {str(written)[:40]!r})"
     elif kind in _MESSAGES:
         message = _MESSAGES[kind].format(**ctx)
     else:

@@ -13,6 +13,7 @@ import lxml.etree
 import lxml.html
 
 from newsletter.config import FetchSettings
+from newsletter.content.dates import range_problem
 from newsletter.content.fetch import Reader, fetch
 from newsletter.content.model import Article, Language
 from newsletter.content.text import absolute_url, clean_summary, language_code
@@ -129,9 +130,13 @@ def _unique(values: list[str]) -> list[str]:
 
 
 def _datetime(value: str, source: str) -> datetime:
+    shown = repr(value[:40])
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as err:
-        raise SourceError(source, f"article:published_time {value!r} is not an ISO date") from err
+        raise SourceError(source, f"article:published_time {shown} is not an ISO date") from err
+    problem = range_problem(parsed)
+    if problem is not None:
+        raise SourceError(source, f"article:published_time {problem}")
     # A page that gives no zone: UTC, as feeds do.
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

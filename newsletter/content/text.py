@@ -122,7 +122,10 @@ def normalize_url(url: str) -> str:
     host = (parts.hostname or "").lower()
     if host.startswith("www."):
         host = host[4:]
-    port = parts.port
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number: compare the address as written
+        return url.strip()
     netloc = (
         host
         if port is None or (scheme, port) in (("http", 80), ("https", 443))

@@ -100,7 +100,7 @@ def test_relative_path_is_read_from_base_dir(fetch_settings: FetchSettings) -> N
 
 def test_file_url(fetch_settings: FetchSettings) -> None:
     path = FIXTURES / "page-og.html"
-    fetched = fetch(path.as_uri(), base_dir=None, settings=fetch_settings)
+    fetched = fetch(path.as_uri(), base_dir=FIXTURES, settings=fetch_settings)
     assert fetched.content == path.read_bytes()
     assert fetched.content_type == "text/html"
 

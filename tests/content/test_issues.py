@@ -213,7 +213,7 @@ BAD = [
      "greater than 0"),
     ("duplicate-key", "date: 2025-05-06\n", "date: 2025-05-06\ndate: 2025-05-07\n", "date", 4,
      "appears twice (first on line 3)"),
-    ("yaml-syntax", "    title: Article A\n", "    title: [Article A\n", None, 10,
+    ("yaml-syntax", "    title: Article A\n", "    title: [Article A\n", "featured.0.title", 10,
      "not valid YAML"),
     ("missing-page", "  - url: https://www.example.org/a/\n    title: Article A\n",
      "  - source: pages/none.html\n", "featured.0.source", 8, "no such file"),
