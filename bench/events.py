@@ -75,7 +75,7 @@ def _bodies(url: str, total: int, signer: WebhookSigner) -> list[tuple[bytes, di
 
 
 def run(url: str, total: int) -> dict[str, float]:
-    from newsletter.delivery.ledger import create_send
+    from newsletter.delivery.ledger.freeze import create_send
     from newsletter.store import schema
     from newsletter.store.engine import make_engine
 

@@ -57,12 +57,12 @@ def _populate(url: str, folder: Path, count: int) -> None:
 def scenario(kind: str, count: int) -> dict[str, float]:
     from ledger_fixtures import LINKS, plan
 
-    from newsletter.delivery import ledger_admin
-    from newsletter.delivery.ledger import create_send
+    from newsletter.delivery.ledger import admin as ledger_admin
+    from newsletter.delivery.ledger.freeze import create_send
     from newsletter.delivery.result import Transport
-    from newsletter.delivery.sendgrid import SendGridTransport
-    from newsletter.delivery.smtp import SmtpServer, SmtpTransport
-    from newsletter.delivery.worker import Worker, WorkerOptions
+    from newsletter.delivery.transports.sendgrid import SendGridTransport
+    from newsletter.delivery.transports.smtp import SmtpServer, SmtpTransport
+    from newsletter.delivery.worker.runner import Worker, WorkerOptions
     from newsletter.store import open_store, schema
     from newsletter.store.engine import make_engine
 

@@ -16,15 +16,16 @@ from newsletter.audience.tokens import secret_key
 from newsletter.config import Workspace
 from newsletter.delivery.result import Transport
 from newsletter.delivery.transports import transport_from_settings
-from newsletter.delivery.worker import TransportFactory, Worker, WorkerOptions
-from newsletter.delivery.worker_batch import Links
-from newsletter.delivery.worker_faults import Checkpoints
+from newsletter.delivery.worker.batch import Links
+from newsletter.delivery.worker.faults import Checkpoints
+from newsletter.delivery.worker.runner import TransportFactory, Worker, WorkerOptions
 from newsletter.schedule.leader import SchedulerLeader
 from newsletter.schedule.scheduler import SendScheduler
 from newsletter.services.core import Core
 from newsletter.store import Store, open_workspace_store
 from newsletter.store import schema as store_schema
 from newsletter.store.engine import database_url, open_engine
+from newsletter.testing.memory import MemoryTransport
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,9 @@ def workspace_store(workspace: Workspace, *, upgrade: bool = False) -> Iterator[
 
 
 def transport(workspace: Workspace, name: str | None = None) -> Transport:
-    """The transport ``name`` (default: the configured one)."""
+    """The transport ``name`` (default: the configured one); "memory" is the tests' own."""
+    if (name or workspace.settings.transport) == "memory":
+        return MemoryTransport()
     return transport_from_settings(workspace.settings, workspace.var_dir, name)
 
 

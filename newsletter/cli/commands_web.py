@@ -48,6 +48,9 @@ def serve(
         # uvicorn's own logging setup would replace the process's; keep its default handlers.
         log_config=None,
         server_header=False,
+        # Forwarded headers are read by the app, from web.trusted_proxies only (web/edge.py);
+        # uvicorn's default would believe X-Forwarded-For from any local peer.
+        proxy_headers=False,
         timeout_graceful_shutdown=30,
     )
     console.print(f"serving {settings.public_base_url} on http://{config.host}:{config.port}")

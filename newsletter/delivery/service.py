@@ -21,7 +21,7 @@ from newsletter.config import Workspace
 from newsletter.content.capture import Replay
 from newsletter.content.issues import load_issue, load_issue_text
 from newsletter.content.model import Issue
-from newsletter.delivery.ledger import (
+from newsletter.delivery.ledger.freeze import (
     FrozenContent,
     SendPlan,
     SendTracking,
@@ -37,10 +37,10 @@ from newsletter.delivery.message import (
     Sender,
     list_id_header,
 )
-from newsletter.delivery.outbox import OutboxTransport
 from newsletter.delivery.result import Outcome, Transport
-from newsletter.delivery.worker_batch import FrozenPart, Links
-from newsletter.delivery.worker_faults import Checkpoints
+from newsletter.delivery.transports.outbox import OutboxTransport
+from newsletter.delivery.worker.batch import FrozenPart, Links
+from newsletter.delivery.worker.faults import Checkpoints
 from newsletter.errors import DeliveryError
 from newsletter.render import RenderedIssue, render_issue
 from newsletter.store import Store

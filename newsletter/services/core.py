@@ -15,9 +15,9 @@ from enum import StrEnum
 
 from newsletter.config import Workspace
 from newsletter.delivery.result import Transport
-from newsletter.delivery.worker import Worker, WorkerOptions
-from newsletter.delivery.worker_batch import Links
-from newsletter.delivery.worker_faults import Checkpoints
+from newsletter.delivery.worker.batch import Links
+from newsletter.delivery.worker.faults import Checkpoints
+from newsletter.delivery.worker.runner import Worker, WorkerOptions
 from newsletter.errors import Forbidden
 from newsletter.store import Store
 

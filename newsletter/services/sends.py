@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from newsletter.audience.lists import get_list
 from newsletter.audience.recipients import count_eligible
 from newsletter.audience.segments import get_segment
-from newsletter.delivery import ledger_admin
-from newsletter.delivery.ledger_admin import SendStatus
+from newsletter.delivery.ledger import admin as ledger_admin
+from newsletter.delivery.ledger.admin import SendStatus
 from newsletter.delivery.service import TestCopy, check_embargo, prepare, send_test, start_send
-from newsletter.delivery.worker import Progress
+from newsletter.delivery.worker.runner import Progress
 from newsletter.errors import Conflict, Invalid
 from newsletter.services import issues
 from newsletter.services.audit import audited

@@ -4,7 +4,7 @@ They are faithful to the documented behaviour of what they stand for, so tests a
 run without a provider.
 """
 
-from newsletter.delivery.memory import MemoryTransport, StoredMessage
+from newsletter.testing.memory import MemoryTransport, StoredMessage
 from newsletter.testing.sendgrid_events import AcceptedRecipient, WebhookSigner
 from newsletter.testing.sendgrid_sim import Faults, SendGridSimulator
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from newsletter.delivery.ledger_claims import write_transaction
+from newsletter.delivery.ledger.claims import write_transaction
 from newsletter.store import Store
 from newsletter.store.bulk import bulk_insert
 from newsletter.store.tables import events_t

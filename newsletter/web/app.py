@@ -13,7 +13,7 @@ from datetime import datetime
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newsletter.app import open_core
@@ -29,6 +29,7 @@ from newsletter.web import (
     webhooks,
 )
 from newsletter.web.context import WebContext, page_environment, web
+from newsletter.web.edge import guard, slash_redirect
 from newsletter.web.errors import NotFound, PageError
 from newsletter.web.i18n import LANGUAGES
 from newsletter.web.ratelimit import RateLimiter
@@ -89,6 +90,7 @@ def create_app(
     app.add_exception_handler(PageError, _page_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    guard(app, settings)
     return app
 
 
@@ -114,9 +116,10 @@ async def _page_error(request: Request, error: PageError) -> HTMLResponse:
     return _render_error(request, error)
 
 
-async def _http_error(request: Request, error: StarletteHTTPException) -> HTMLResponse:
+async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
     if error.status_code == 404:
-        return _render_error(request, NotFound())
+        redirect = slash_redirect(request, web(request).base_url)
+        return redirect or _render_error(request, NotFound())
     response = HTMLResponse(str(error.detail), status_code=error.status_code)
     for name, value in (error.headers or {}).items():
         response.headers[name] = value

@@ -11,7 +11,7 @@ import pytest
 from newsletter.cli import run
 from newsletter.config import Workspace, load_settings
 from newsletter.content.issues import load_issue
-from newsletter.preview import preview_page
+from newsletter.web.preview import preview_page
 
 INFOLETTRE = "issues/2025-05-06-infolettre.yaml"
 COMMUNIQUE = "issues/2017-05-30-communique-alena.yaml"

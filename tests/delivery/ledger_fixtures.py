@@ -10,9 +10,9 @@ from pathlib import Path
 from newsletter.audience.csvread import ImportDefaults
 from newsletter.audience.importer import import_subscribers
 from newsletter.audience.suppression import suppress
-from newsletter.delivery.ledger import FrozenContent, SendPlan, create_send
+from newsletter.delivery.ledger.freeze import FrozenContent, SendPlan, create_send
 from newsletter.delivery.message import Sender
-from newsletter.delivery.worker_batch import Links
+from newsletter.delivery.worker.batch import Links
 from newsletter.store import Store
 
 LINKS = Links(key=b"k" * 32, base_url="https://news.example.org")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from newsletter.delivery import Attachment, BatchMessage, MimeBuilder, Recipient
 from newsletter.delivery.message import list_unsubscribe
-from newsletter.delivery.mime import encode_words, message_id
+from newsletter.delivery.transports.mime import encode_words, message_id
 from newsletter.errors import DeliveryError
 
 DATE = datetime(2026, 6, 21, 14, 30, tzinfo=UTC)

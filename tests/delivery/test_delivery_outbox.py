@@ -11,7 +11,6 @@ from delivery_fakes import MakeBatch, recipient
 
 from newsletter.config import load_settings
 from newsletter.delivery import (
-    MemoryTransport,
     OutboxTransport,
     Outcome,
     SendGridTransport,
@@ -19,6 +18,7 @@ from newsletter.delivery import (
     transport_from_settings,
 )
 from newsletter.errors import ConfigurationError
+from newsletter.testing import MemoryTransport
 
 
 def test_outbox_writes_one_complete_eml_per_delivery(tmp_path: Path, make_batch: MakeBatch) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from newsletter.delivery import BatchMessage, MimeBuilder, Recipient, Sender
-from newsletter.delivery.sendgrid import build_request
+from newsletter.delivery.transports.sendgrid import build_request
 from newsletter.render.personalize import PersonalizationTemplate
 
 

@@ -8,7 +8,13 @@ import pytest
 from delivery_fakes import FRENCH, MakeBatch, TokenTemplate, recipient
 
 from newsletter.delivery import Attachment, Outcome
-from newsletter.delivery.sendgrid import NOT_WRITTEN, WRITTEN, Answer, build_request, parse_answer
+from newsletter.delivery.transports.sendgrid import (
+    NOT_WRITTEN,
+    WRITTEN,
+    Answer,
+    build_request,
+    parse_answer,
+)
 from newsletter.errors import DeliveryError
 
 

@@ -11,7 +11,7 @@ import yaml
 from delivery_fakes import ENGLISH, MakeBatch, Sender, recipient
 
 from newsletter.delivery import Attachment
-from newsletter.delivery.sendgrid import ProviderTracking, build_request
+from newsletter.delivery.transports.sendgrid import ProviderTracking, build_request
 
 SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "sendgrid" / "tsg_mail_v3.yaml"
 

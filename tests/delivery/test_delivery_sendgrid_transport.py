@@ -20,7 +20,7 @@ from newsletter.delivery import (
     SendGridTransport,
     submit_with_retry,
 )
-from newsletter.delivery.sendgrid import parse_answer
+from newsletter.delivery.transports.sendgrid import parse_answer
 from newsletter.errors import ConfigurationError
 from newsletter.testing import Faults, SendGridSimulator
 

@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 from delivery_fakes import MakeBatch, recipient
 
 from newsletter.delivery import Outcome, SmtpServer, SmtpTransport, parse_smtp_url
-from newsletter.delivery.smtp import SmtpAnswer, dot_stuff, parse_answer
+from newsletter.delivery.transports.smtp import SmtpAnswer, dot_stuff, parse_answer
 from newsletter.errors import ConfigurationError
 
 

@@ -10,9 +10,9 @@ import pytest
 from ledger_fixtures import address, plan, populate, start
 from sqlalchemy import func, select
 
-from newsletter.delivery import ledger_admin
-from newsletter.delivery.ledger import create_send
-from newsletter.delivery.ledger_claims import claim_batch, record_result, recover_stale
+from newsletter.delivery.ledger import admin as ledger_admin
+from newsletter.delivery.ledger.claims import claim_batch, record_result, recover_stale
+from newsletter.delivery.ledger.freeze import create_send
 from newsletter.delivery.result import BatchResult, Outcome, RecipientResult
 from newsletter.errors import Conflict, DeliveryError, NotFound
 from newsletter.store import Store

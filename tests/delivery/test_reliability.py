@@ -2,7 +2,7 @@
 dozen different moments and started again: everyone accepted once, uncertain batches listed.
 
 The worker runs as ``python -m newsletter worker --once`` in a subprocess; the hook in
-``newsletter.delivery.worker_faults`` (NEWSLETTER_TEST_KILL_AT=point:count) makes it kill
+``newsletter.delivery.worker.faults`` (NEWSLETTER_TEST_KILL_AT=point:count) makes it kill
 itself at a named point, and two more runs are killed from outside at seeded random times.
 """
 
@@ -24,9 +24,9 @@ from ledger_fixtures import address, plan, populate
 from sqlalchemy import select
 
 from newsletter.cli import run
-from newsletter.delivery import ledger_admin
-from newsletter.delivery.ledger import create_send
-from newsletter.delivery.worker_faults import ENV
+from newsletter.delivery.ledger import admin as ledger_admin
+from newsletter.delivery.ledger.freeze import create_send
+from newsletter.delivery.worker.faults import ENV
 from newsletter.store import Store, open_store
 from newsletter.store import schema as store_schema
 from newsletter.store.engine import make_engine
@@ -185,8 +185,8 @@ def test_a_kill_while_freezing_leaves_no_send(template_db: Path, tmp_path: Path)
     script = (
         "import sys; sys.path.insert(0, sys.argv[2]);"
         "from ledger_fixtures import plan;"
-        "from newsletter.delivery.ledger import create_send;"
-        "from newsletter.delivery.worker_faults import Checkpoints;"
+        "from newsletter.delivery.ledger.freeze import create_send;"
+        "from newsletter.delivery.worker.faults import Checkpoints;"
         "from newsletter.store import open_store;"
         "create_send(open_store(sys.argv[1]), plan(transport='sendgrid', batch_size=1000),"
         " checkpoint=Checkpoints.from_env())"

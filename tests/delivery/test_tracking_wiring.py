@@ -18,16 +18,16 @@ from newsletter.cli import run
 from newsletter.config import Workspace
 from newsletter.content.model import Issue
 from newsletter.delivery import service
-from newsletter.delivery.ledger import FrozenContent, SendPlan, SendTracking, create_send
-from newsletter.delivery.memory import MemoryTransport, StoredMessage
-from newsletter.delivery.sendgrid import ProviderTracking, SendGridTransport
+from newsletter.delivery.ledger.freeze import FrozenContent, SendPlan, SendTracking, create_send
 from newsletter.delivery.service import RenderedSend, start_send
 from newsletter.delivery.transports import transport_from_settings
-from newsletter.delivery.worker import Worker
-from newsletter.delivery.worker_batch import Links
+from newsletter.delivery.transports.sendgrid import ProviderTracking, SendGridTransport
+from newsletter.delivery.worker.batch import Links
+from newsletter.delivery.worker.runner import Worker
 from newsletter.render.personalize import PersonalizationTemplate
 from newsletter.store import Store
 from newsletter.store.tables import SendContent, TrackedLink, TrackingEvent
+from newsletter.testing.memory import MemoryTransport, StoredMessage
 from newsletter.tracking.report import build_report
 from tests.delivery.ledger_fixtures import SENDER, plan, populate
 from tests.store.conftest import db_url, store  # noqa: F401

@@ -15,13 +15,13 @@ from sqlalchemy import update
 from newsletter.audience.links import read_unsubscribe_token
 from newsletter.audience.subscriptions import erase_subscriber
 from newsletter.audience.suppression import suppress
-from newsletter.delivery import ledger_admin
-from newsletter.delivery.memory import MemoryTransport
+from newsletter.delivery.ledger import admin as ledger_admin
 from newsletter.delivery.result import Transport
-from newsletter.delivery.sendgrid import SendGridTransport
-from newsletter.delivery.worker import Pacer, Worker, WorkerOptions
+from newsletter.delivery.transports.sendgrid import SendGridTransport
+from newsletter.delivery.worker.runner import Pacer, Worker, WorkerOptions
 from newsletter.store import Store, open_store
 from newsletter.store.tables import Send
+from newsletter.testing.memory import MemoryTransport
 from newsletter.testing.sendgrid_sim import SendGridSimulator
 from tests.store.conftest import db_url, store  # noqa: F401  (fixtures on both databases)
 

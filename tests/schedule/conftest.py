@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import Workspace
-from newsletter.delivery import MemoryTransport
 from newsletter.delivery.result import Transport
 from newsletter.schedule.scheduler import SendScheduler
 from newsletter.schedule.service import Firing
 from newsletter.store import Store
+from newsletter.testing import MemoryTransport
 from tests.delivery.ledger_fixtures import populate
 from tests.store.conftest import db_url, store  # noqa: F401  (fixtures shared with the store)
 from tests.web.web_fixtures import on_store

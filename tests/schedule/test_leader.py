@@ -24,13 +24,13 @@ from sqlalchemy import select, text
 
 from newsletter.cli import run
 from newsletter.config import Workspace
-from newsletter.delivery import MemoryTransport
 from newsletter.errors import DeliveryError
 from newsletter.schedule import service
 from newsletter.schedule.leader import Leadership, SchedulerLeader, leader_name
 from newsletter.store import Store, open_store
 from newsletter.store.scratch import scratch_schema
 from newsletter.store.tables import ScheduledSend, Send
+from newsletter.testing import MemoryTransport
 from tests.delivery.ledger_fixtures import populate
 from tests.schedule.conftest import COMMUNIQUE, Fired, make_scheduler
 from tests.store.conftest import postgres_base_url

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from newsletter.config import Workspace
 from newsletter.content.drafts import load_template
 from newsletter.content.issues import load_issue
-from newsletter.delivery import MemoryTransport
-from newsletter.delivery.worker import Worker
+from newsletter.delivery.worker.runner import Worker
 from newsletter.errors import IssueFileError, ScheduleError
 from newsletter.schedule import recurring, service
 from newsletter.store import Store
 from newsletter.store.tables import ScheduledSend, Send
+from newsletter.testing import MemoryTransport
 from tests.delivery.ledger_fixtures import LINKS
 from tests.schedule.conftest import Fired, make_scheduler
 

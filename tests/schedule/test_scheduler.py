@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select, update
 
 from newsletter.config import Workspace
-from newsletter.delivery import MemoryTransport
-from newsletter.delivery.worker import Worker
+from newsletter.delivery.worker.runner import Worker
 from newsletter.errors import DeliveryError, Invalid, NotFound, ScheduleError
 from newsletter.schedule import service
 from newsletter.store import Store
 from newsletter.store.tables import ScheduledSend, Send
+from newsletter.testing import MemoryTransport
 from tests.delivery.ledger_fixtures import LINKS
 from tests.schedule.conftest import COMMUNIQUE, Fired, embargoed, make_scheduler
 

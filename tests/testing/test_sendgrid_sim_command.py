@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from newsletter.cli import app
 from newsletter.delivery import Outcome
-from newsletter.delivery.sendgrid import SendGridTransport, parse_answer
+from newsletter.delivery.transports.sendgrid import SendGridTransport, parse_answer
 
 
 def test_the_command_serves_until_interrupted() -> None:

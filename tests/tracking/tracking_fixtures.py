@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from newsletter.config import Workspace
-from newsletter.delivery.sendgrid import SendGridTransport
-from newsletter.delivery.worker import Worker, WorkerOptions
+from newsletter.delivery.transports.sendgrid import SendGridTransport
+from newsletter.delivery.worker.runner import Worker, WorkerOptions
 from newsletter.store import Store
 from newsletter.testing.sendgrid_events import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSigner
 from newsletter.testing.sendgrid_sim import SendGridSimulator

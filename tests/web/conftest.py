@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from newsletter.config import Workspace
-from newsletter.delivery import MemoryTransport
 from newsletter.store import Store
+from newsletter.testing import MemoryTransport
 from newsletter.web import create_app
 from tests.store.conftest import db_url, store  # noqa: F401  (fixtures shared with the store)
 from tests.web.web_fixtures import Clock, WebClient, on_store, seed_lists

@@ -7,11 +7,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from newsletter.delivery import MemoryTransport
-from newsletter.delivery.ledger import create_send
-from newsletter.delivery.worker import Worker
+from newsletter.delivery.ledger.freeze import create_send
+from newsletter.delivery.worker.runner import Worker
 from newsletter.store import Store
 from newsletter.store.tables import ScheduledSend
+from newsletter.testing import MemoryTransport
 from tests.delivery.ledger_fixtures import LINKS, plan, populate
 from tests.web.web_fixtures import WebClient
 

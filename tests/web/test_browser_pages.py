@@ -13,8 +13,8 @@ import pytest
 import uvicorn
 
 from newsletter.config import Workspace
-from newsletter.delivery import MemoryTransport
 from newsletter.store import Store
+from newsletter.testing import MemoryTransport
 from newsletter.web import create_app
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.web.test_subscribe import statuses

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from newsletter.audience.subscriptions import find_subscriber
 from newsletter.audience.suppression import suppress
 from newsletter.config import Workspace
-from newsletter.delivery import MemoryTransport
 from newsletter.store import Store
 from newsletter.store.tables import Consent, MailingList, Membership, Subscriber
+from newsletter.testing import MemoryTransport
 from newsletter.web import create_app
 from tests.web.web_fixtures import (
     BASE,

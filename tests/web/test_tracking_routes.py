@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from newsletter.config import Workspace
-from newsletter.delivery.memory import MemoryTransport
-from newsletter.delivery.worker import Worker
+from newsletter.delivery.worker.runner import Worker
 from newsletter.store import Store
 from newsletter.store.tables import Delivery, TrackingEvent
+from newsletter.testing.memory import MemoryTransport
 from newsletter.tracking import own
 from newsletter.web import create_app
 from tests.delivery.ledger_fixtures import LINKS, populate, start

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from newsletter.config import Workspace
-from newsletter.delivery import ledger_admin
+from newsletter.delivery.ledger import admin as ledger_admin
 from newsletter.store import Store
 from newsletter.store.tables import Batch, Delivery, Membership, Suppression, TrackingEvent
 from newsletter.testing.sendgrid_events import WebhookSigner

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 
 from newsletter.audience.lists import create_list
 from newsletter.config import Workspace
-from newsletter.delivery import MemoryTransport, StoredMessage
 from newsletter.store import Store
+from newsletter.testing import MemoryTransport, StoredMessage
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SECRET = "s" * 32

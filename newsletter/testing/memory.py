@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from newsletter.delivery.message import BatchMessage, Recipient
-from newsletter.delivery.mime import MimeBuilder, message_id
 from newsletter.delivery.result import BatchResult, Outcome, RecipientResult, combine
+from newsletter.delivery.transports.mime import MimeBuilder, message_id
 
 
 @dataclass(frozen=True)

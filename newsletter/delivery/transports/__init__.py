@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from newsletter.config import Settings
-from newsletter.delivery.memory import MemoryTransport
-from newsletter.delivery.outbox import OutboxTransport
 from newsletter.delivery.result import Transport
-from newsletter.delivery.sendgrid import ProviderTracking, SendGridTransport
-from newsletter.delivery.smtp import SmtpTransport, parse_smtp_url
+from newsletter.delivery.transports.outbox import OutboxTransport
+from newsletter.delivery.transports.sendgrid import ProviderTracking, SendGridTransport
+from newsletter.delivery.transports.smtp import SmtpTransport, parse_smtp_url
 from newsletter.errors import ConfigurationError
 
-NAMES = ("sendgrid", "smtp", "outbox", "memory")
+NAMES = ("sendgrid", "smtp", "outbox")
 
 
 def transport_from_settings(
@@ -30,8 +29,6 @@ def transport_from_settings(
         return SmtpTransport(parse_smtp_url(settings.smtp.url), timeout=settings.smtp.timeout)
     if chosen == "outbox":
         return OutboxTransport(var_dir / "outbox")
-    if chosen == "memory":
-        return MemoryTransport()
     raise ConfigurationError(
         f"transport {chosen!r} (NEWSLETTER_TRANSPORT): expected one of {', '.join(NAMES)}"
     )

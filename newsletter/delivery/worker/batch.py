@@ -17,8 +17,13 @@ from sqlalchemy import and_, select, update
 
 from newsletter.audience.links import LinkSigner, UnsubscribeLink, web_url
 from newsletter.audience.suppression import is_active
-from newsletter.delivery.ledger import frozen_attachments, frozen_contents, sender_from_record
-from newsletter.delivery.ledger_claims import Claim, write_transaction
+from newsletter.delivery.ledger.claim import Claim
+from newsletter.delivery.ledger.claims import write_transaction
+from newsletter.delivery.ledger.freeze import (
+    frozen_attachments,
+    frozen_contents,
+    sender_from_record,
+)
 from newsletter.delivery.message import (
     Attachment,
     BatchMessage,

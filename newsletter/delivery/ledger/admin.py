@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, select, update
 
-from newsletter.delivery.ledger_claims import write_transaction
+from newsletter.delivery.ledger.claims import write_transaction
 from newsletter.errors import Conflict, NotFound
 from newsletter.store import Store
 from newsletter.store.tables import (

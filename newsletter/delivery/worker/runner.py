@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from newsletter.delivery.ledger_claims import (
-    Claim,
+from newsletter.delivery.ledger.claim import Claim
+from newsletter.delivery.ledger.claims import (
     claim_batch,
     finish_idle_sends,
     next_due,
@@ -30,14 +30,14 @@ from newsletter.delivery.ledger_claims import (
 )
 from newsletter.delivery.message import BatchMessage
 from newsletter.delivery.result import BatchResult, Outcome, Transport
-from newsletter.delivery.worker_batch import (
+from newsletter.delivery.worker.batch import (
     Links,
     SendContext,
     batch_message,
     load_context,
     load_recipients,
 )
-from newsletter.delivery.worker_faults import Checkpoints
+from newsletter.delivery.worker.faults import Checkpoints
 from newsletter.errors import ConfigurationError, NewsletterError
 from newsletter.store import Store
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
+from newsletter.delivery.ledger.claim import Claim
 from newsletter.delivery.result import BatchResult, Outcome, RecipientResult
 from newsletter.store.tables import (
     BATCH_FAILED,
@@ -23,9 +23,6 @@ from newsletter.store.tables import (
     deliveries_t,
     sends_t,
 )
-
-if TYPE_CHECKING:
-    from newsletter.delivery.ledger_claims import Claim
 
 _BY_ID = (
     update(deliveries_t)

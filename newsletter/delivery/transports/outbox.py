@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from newsletter.delivery.message import BatchMessage
-from newsletter.delivery.mime import MimeBuilder, message_id
 from newsletter.delivery.result import BatchResult, Outcome, RecipientResult, combine
+from newsletter.delivery.transports.mime import MimeBuilder, message_id
 from newsletter.errors import DeliveryError
 from newsletter.files import write_atomically
 

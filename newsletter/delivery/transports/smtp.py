@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from newsletter.delivery.message import BatchMessage
-from newsletter.delivery.mime import MimeBuilder, message_id
 from newsletter.delivery.result import BatchResult, Outcome, RecipientResult, combine
+from newsletter.delivery.transports.mime import MimeBuilder, message_id
 from newsletter.errors import ConfigurationError
 
 _TRUE = {"1", "true", "yes", "on"}

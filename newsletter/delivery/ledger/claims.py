@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from newsletter.delivery.ledger_split import record_partial
+from newsletter.delivery.ledger.claim import Claim
+from newsletter.delivery.ledger.split import record_partial
 from newsletter.delivery.result import BatchResult, Outcome
 from newsletter.store import Store
 from newsletter.store.tables import (
@@ -42,18 +42,6 @@ Checkpoint = Callable[[str], None]
 
 def _no_checkpoint(_name: str) -> None:
     return None
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A Batch this worker holds in ``submitting``."""
-
-    batch_id: int
-    send_id: int
-    number: int
-    language: str
-    attempts: int  # including this one
-    worker: str
 
 
 @contextmanager
