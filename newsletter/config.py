@@ -13,6 +13,7 @@ the current one that holds a ``newsletter.toml``.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -111,6 +112,39 @@ class WebSettings(_Section):
     subscribe_rate_window: float = Field(
         600.0, description="Seconds of the subscribe rate-limit window.", gt=0
     )
+    allowed_hosts: str = Field(
+        "",
+        description="Comma-separated host names the pages answer to besides public_base_url's "
+        "(e.g. www.example.org); requests naming another Host get 400.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (10.0.0.0/8) of the proxies whose "
+        "X-Forwarded-For is believed; empty means none.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as err:
+                raise ValueError(f"{item!r} is not an IP address or network (10.0.0.0/8)") from err
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        items = _items(self.trusted_proxies)
+        return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+
+    @property
+    def extra_hosts(self) -> tuple[str, ...]:
+        return tuple(item.lower() for item in _items(self.allowed_hosts))
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class SmtpSettings(_Section):

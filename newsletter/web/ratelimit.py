@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from collections import deque
 from collections.abc import Callable
+
+
+def client_key(ip: str) -> str:
+    """The rate-limit key of a client address: an IPv6 address counts as its /64 network,
+    which one subscriber line usually holds whole (else each of its addresses is a new key)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 class RateLimiter:

@@ -27,6 +27,7 @@ from newsletter.web.context import WebContext, client_ip, web
 from newsletter.web.errors import BadLink, CancelledSubscription, TooManyRequests
 from newsletter.web.i18n import LANGUAGES, translate
 from newsletter.web.mailer import send_confirmation
+from newsletter.web.ratelimit import client_key
 
 router = APIRouter()
 
@@ -98,7 +99,7 @@ def subscribe_post(
     ctx = web(request)
     ip = client_ip(request)
     shown = page_lang if page_lang in LANGUAGES else ctx.language(request)
-    wait = ctx.limiter.hit(ip)
+    wait = ctx.limiter.hit(client_key(ip))
     if wait is not None:
         raise TooManyRequests(headers={"Retry-After": str(max(1, round(wait)))})
     done = ctx.page(request, "subscribe_done.html", shown)
