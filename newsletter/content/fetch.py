@@ -205,6 +205,23 @@ def _read_body(
     return b"".join(chunks)
 
 
+def with_charset(content_type: str, data: bytes, declared: str | None = None) -> str:
+    """``content_type`` with a charset when it is text/* and names none: ``declared`` (what a
+    server said), else UTF-8 when ``data`` decodes as UTF-8, else Windows-1252. A text part
+    without one is read as US-ASCII, which turns "é" into two strange characters."""
+    if not content_type.lower().startswith("text/") or "charset=" in content_type.lower():
+        return content_type
+    charset = (declared or "").strip().lower()
+    if not charset:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            charset = "windows-1252"
+        else:
+            charset = "utf-8"
+    return f"{content_type}; charset={charset}"
+
+
 def _media_type(header: str | None) -> str | None:
     if not header:
         return None

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from newsletter.config import Settings
 from newsletter.content.feeds import read_feed
-from newsletter.content.fetch import Reader, fetch
+from newsletter.content.fetch import Reader, fetch, with_charset
 from newsletter.content.issuefile import (
     ArticleFile,
     CommuniqueFile,
@@ -396,7 +396,9 @@ class _Resolver:
         return Attachment(
             path=fetched.location,
             title=title or filename,
-            content_type=content_type or "application/octet-stream",
+            content_type=with_charset(
+                content_type or "application/octet-stream", fetched.content, fetched.charset
+            ),
             size=len(fetched.content),
             data=fetched.content,
         )

@@ -249,3 +249,13 @@ def test_mangled_issue_files_load_or_raise_one_issue_file_error(
         load_issue_text(text, "fuzz.yaml", current, base_dir=None)
     except IssueFileError as err:
         assert len(str(err)) <= MAX_MESSAGE and "\n" not in str(err)
+
+
+def test_a_text_attachment_carries_its_charset(settings: Settings, ws: Path) -> None:
+    (ws / "issues" / "files" / "latin.txt").write_bytes("Lévesque\n".encode("cp1252"))
+    (ws / "issues" / "files" / "data.bin").write_bytes(b"\x00\x01")
+    path = _write(ws / "issues", COMMUNIQUE + "attachments:\n  - path: files/note.txt\n"
+                  "  - path: files/latin.txt\n  - path: files/data.bin\n")  # fmt: skip
+    types = [a.content_type for a in load_issue(path, settings).attachments]
+    assert types == ["text/plain; charset=utf-8", "text/plain; charset=windows-1252",
+                     "application/octet-stream"]  # fmt: skip

@@ -130,7 +130,7 @@ def test_example_communique(settings: Settings) -> None:
     assert contact.email is not None and contact.email.endswith("@example.org")
     assert contact.languages == ["fr", "en"]
     (attachment,) = issue.attachments
-    assert attachment.content_type == "text/plain"
+    assert attachment.content_type == "text/plain; charset=utf-8"
     assert (
         attachment.size == (ISSUES / "files" / "rqic-alena-2017-organisations.txt").stat().st_size
     )

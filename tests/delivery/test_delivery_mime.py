@@ -262,3 +262,24 @@ def test_content_without_known_tokens_is_filled_whole() -> None:
     message = parse(MimeBuilder(batch, DATE).render(person))
     html = message.get_body(("html",))
     assert html is not None and html.get_content() == "<p>Hello Zoé3</p>"
+
+
+@pytest.mark.parametrize(
+    ("data", "charset"),
+    [("Lévesque, Côté : communiqué\n".encode(), "utf-8"),
+     ("Lévesque\n".encode("cp1252"), "windows-1252"), (b"plain ascii\n", "utf-8")],
+)  # fmt: skip
+def test_a_text_attachment_says_its_charset(
+    make_batch: MakeBatch, data: bytes, charset: str
+) -> None:
+    batch = make_batch([recipient(1, "fr")], attachments=[
+        Attachment("organisations.txt", "text/plain", data),
+        Attachment("déjà.csv", "text/csv; charset=utf-8", "a;é\n".encode()),
+    ])  # fmt: skip
+    message = parse(MimeBuilder(batch, DATE).render(batch.recipients[0]))
+    parts = {part.get_filename(): part for part in message.iter_attachments()}
+    text = parts["organisations.txt"]
+    assert text.get_content_charset() == charset
+    assert text.get_content() == data.decode(charset)
+    assert parts["déjà.csv"].get_content_charset() == "utf-8"  # one already named is kept
+    assert parts["déjà.csv"]["Content-Type"].count("charset") == 1

@@ -18,6 +18,7 @@ import urllib.parse
 from datetime import datetime
 from email.utils import format_datetime, formataddr
 
+from newsletter.content.fetch import with_charset
 from newsletter.delivery.message import (
     ONE_CLICK,
     Attachment,
@@ -259,8 +260,10 @@ def _attachment_part(item: Attachment) -> str:
         quoted = urllib.parse.quote(item.filename, safe="")
         name = f"name*=utf-8''{quoted}"
         filename = f"filename*=utf-8''{quoted}"
+    # A text file says its charset, even one frozen with a send before files said it.
+    content_type = with_charset(item.content_type, item.data)
     return (
-        f"Content-Type: {item.content_type}; {name}\r\n"
+        f"Content-Type: {content_type}; {name}\r\n"
         "Content-Transfer-Encoding: base64\r\n"
         f"Content-Disposition: attachment; {filename}\r\n\r\n"
         f"{body}"
