@@ -22,6 +22,7 @@ from newsletter.delivery.worker.runner import TransportFactory, Worker, WorkerOp
 from newsletter.schedule.leader import SchedulerLeader
 from newsletter.schedule.scheduler import SendScheduler
 from newsletter.services.core import Core
+from newsletter.services.schedules import StoredDrafts
 from newsletter.store import Store, open_workspace_store
 from newsletter.store import schema as store_schema
 from newsletter.store.engine import database_url, open_engine
@@ -133,9 +134,12 @@ def core(workspace: Workspace, *, upgrade: bool = False) -> Iterator[Core]:
 
 
 def scheduler(workspace: Workspace, store: Store) -> SendScheduler:
-    """The scheduler over the workspace's store; the caller starts it (serve) or only opens its
-    job table (the `schedule` commands)."""
-    return SendScheduler(workspace, store, transport_factory(workspace))
+    """The scheduler over the workspace's store, keeping the drafts of recurring schedules as
+    issue revisions; the caller starts it (serve)."""
+    core = Core(workspace=workspace, store=store, transports=transport_factory(workspace),
+                links=links(workspace), worker_options=worker_options(workspace),
+                checkpoints=Checkpoints.from_env())  # fmt: skip
+    return SendScheduler(workspace, store, core.transports, drafts=StoredDrafts(core))
 
 
 @contextmanager

@@ -36,6 +36,8 @@ FIELD_OPTIONS = {
     "addresses": "--test",
     "reason": "--reason",
     "kind": "--kind",
+    "consent_date": "--consent-date",
+    "source": "--source",
 }
 
 app = typer.Typer(
@@ -117,10 +119,9 @@ def run(argv: list[str] | None = None) -> int:
         command.main(args=argv, prog_name="newsletter", standalone_mode=True)
     except (NewsletterError, ConfigurationError) as err:
         label = "configuration error" if isinstance(err, ConfigurationError) else "error"
-        err_console.print(f"{label}: {err}", markup=False, highlight=False, soft_wrap=True)
         option = FIELD_OPTIONS.get(err.field or "") if isinstance(err, ServiceError) else None
-        if option:
-            err_console.print(f"hint: check {option}", markup=False, highlight=False)
+        hint = f" (option {option})" if option else ""
+        err_console.print(f"{label}: {err}{hint}", markup=False, highlight=False, soft_wrap=True)
         return USER_ERROR
     except SystemExit as exit_:
         code = exit_.code

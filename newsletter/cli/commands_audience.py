@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,17 +11,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from newsletter import app as wiring
-from newsletter.audience import subscriptions
-from newsletter.audience.consent import consent_kind
-from newsletter.audience.csvread import ImportDefaults, parse_date
-from newsletter.audience.export import export_rows, export_to_file, write_csv
-from newsletter.audience.importer import ImportReport, import_subscribers
 from newsletter.cli import app, console, state
-from newsletter.errors import AudienceError, InvalidRowsError
-from newsletter.store import database_url
-from newsletter.store import schema as store_schema
-from newsletter.store.engine import open_engine
+from newsletter.errors import InvalidRowsError
+from newsletter.services import admin, audience
 
 db_app = typer.Typer(help="The store: schema status and upgrade.", no_args_is_help=True)
 subscribers_app = typer.Typer(help="Subscribers: import, export, add, show, unsubscribe, erase.",
@@ -40,15 +31,8 @@ AddressArg = Annotated[str, typer.Argument(help="Email address.")]
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create or upgrade the schema to the version this package knows."""
-    engine = open_engine(database_url(state(ctx).workspace()))
-    try:
-        before = store_schema.status(engine)
-        if before.current is not None and before.current not in store_schema.known_revisions():
-            store_schema.check(engine)  # raises: a newer schema than ours
-        store_schema.upgrade(engine)
-        after = store_schema.status(engine)
-    finally:
-        engine.dispose()
+    st = state(ctx)
+    before, after = admin.upgrade(st.workspace(), st.actor)
     if before.current == after.current:
         console.print(f"schema already at {after.current}")
     else:
@@ -58,13 +42,8 @@ def db_upgrade(ctx: typer.Context) -> None:
 @db_app.command("status")
 def db_status(ctx: typer.Context) -> None:
     """Show the database, its schema revision and the one this package expects."""
-    url = database_url(state(ctx).workspace())
-    engine = open_engine(url)
-    try:
-        found = store_schema.status(engine)
-        shown = engine.url.render_as_string(hide_password=True)
-    finally:
-        engine.dispose()
+    st = state(ctx)
+    shown, found = admin.status(st.workspace(), st.actor)
     table = Table("database", "revision", "expected", "state")
     verdict = "up to date" if found.up_to_date else "run `newsletter db upgrade`"
     table.add_row(shown, found.current or "(none)", found.head, verdict)
@@ -95,17 +74,20 @@ def subscribers_import(
         str | None,
         typer.Option(help="The file's encoding, e.g. utf-8 or cp1252 (default: detected)."),
     ] = None,
+    create_list: Annotated[
+        bool, typer.Option("--create-list", help="Create the list when it does not exist.")
+    ] = False,
 ) -> None:
-    """Import a subscriber file into a list: all rows or none."""
-    workspace = state(ctx).workspace()
-    now = datetime.now(UTC)
-    defaults = ImportDefaults(
-        language=workspace.settings.default_language,
-        consent=consent_kind(consent),
-        consent_source=consent_source or f"import of {file.name}",
-        obtained_at=parse_date(consent_date, "--consent-date") if consent_date else now,
-    )
-    with wiring.workspace_store(state(ctx).workspace()) as store, Progress(
+    """Import a subscriber file into a list: all rows or none.
+
+    An unknown list is refused (with the closest name) unless --create-list.
+    """
+    request = audience.ImportRequest(
+        path=file, list_name=list_name, consent=consent, consent_source=consent_source,
+        consent_date=consent_date, encoding=encoding, dry_run=dry_run, create_list=create_list,
+    )  # fmt: skip
+    st = state(ctx)
+    with st.core() as core, Progress(
         TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=console,
         transient=True, disable=not console.is_terminal,
     ) as progress:  # fmt: skip
@@ -115,10 +97,7 @@ def subscribers_import(
             progress.update(task, completed=done, total=max(total - 1, done))
 
         try:
-            report = import_subscribers(
-                store.engine, file, list_name, defaults, dry_run=dry_run, now=now,
-                progress=advance, encoding=encoding,
-            )  # fmt: skip
+            report = audience.import_file(core, st.actor, request, progress=advance)
         except InvalidRowsError as err:
             progress.stop()
             _print_problems(
@@ -141,7 +120,7 @@ def _print_problems(problems: list[tuple[int, str, str, str]], limit: int = 200)
         console.print(f"... and {len(problems) - limit} more")
 
 
-def _print_report(report: ImportReport) -> None:
+def _print_report(report: audience.ImportReport) -> None:
     fmt = report.format
     title = f"{report.path} -> {report.list_name}" + (
         " (dry run: nothing kept)" if report.dry_run else ""
@@ -174,13 +153,14 @@ def subscribers_export(
     semicolon: Annotated[bool, typer.Option("--semicolon", help="';' for French Excel.")] = False,
 ) -> None:
     """Export members to CSV (UTF-8 with BOM when written to a file, so that Excel reads it)."""
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        rows = export_rows(session, list_name, status=status, segment=segment)
+    st = state(ctx)
+    with st.core() as core:
+        rows = audience.export(core, st.actor, list_name, status=status, segment=segment)
     delimiter = ";" if semicolon else ","
+    audience.write_export(rows, path=out, stream=typer.get_text_stream("stdout"),
+                          delimiter=delimiter)  # fmt: skip
     if out is None:
-        write_csv(rows, typer.get_text_stream("stdout"), delimiter=delimiter)
         return
-    export_to_file(rows, out, delimiter=delimiter)
     console.print(f"wrote {len(rows)} row(s) to {out}")
 
 
@@ -203,18 +183,14 @@ def subscribers_add(
     organisation: Annotated[str, typer.Option()] = "",
 ) -> None:
     """Add one subscriber whose consent the team records (use `subscribe` pages for opt-in)."""
-    if not source.strip():
-        raise AudienceError("--source is required: say how consent was obtained (CASL record)")
-    workspace = state(ctx).workspace()
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        added = subscriptions.add_subscriber(
-            session, address, list_name,
-            language=language or workspace.settings.default_language,
-            kind=consent_kind(consent), source=source,
-            obtained_at=parse_date(consent_date, "--consent-date") if consent_date else None,
-            profile=_profile(first_name, last_name, organisation),
+    st = state(ctx)
+    with st.core() as core:
+        status = audience.add(
+            core, st.actor, address, list_name, language=language, consent=consent,
+            source=source,
+            consent_date=consent_date, profile=_profile(first_name, last_name, organisation),
         )  # fmt: skip
-        console.print(f"{added.subscriber.email}: {added.membership.status} on {list_name}")
+    console.print(f"{address}: {status} on {list_name}", highlight=False, markup=False)
 
 
 @subscribers_app.command("show")
@@ -226,8 +202,9 @@ def subscribers_show(
     ] = False,
 ) -> None:
     """Show everything stored about a subscriber."""
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        record = subscriptions.subscriber_record(session, address)
+    st = state(ctx)
+    with st.core() as core:
+        record = audience.record(core, st.actor, address)
     if as_json:
         typer.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
@@ -262,8 +239,9 @@ def subscribers_unsubscribe(
     ] = None,
 ) -> None:
     """Unsubscribe an address from one list, or from everything."""
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        changed = subscriptions.unsubscribe(session, address, list_name, source="command line")
+    st = state(ctx)
+    with st.core() as core:
+        changed = audience.unsubscribe(core, st.actor, address, list_name)
     where = list_name or "every list (address suppressed)"
     console.print(f"{address}: unsubscribed from {where} ({changed} membership(s) changed)")
 
@@ -277,6 +255,7 @@ def subscribers_erase(
     """Erase a subscriber's data; only a hashed suppression remains, so it is never re-added."""
     if not yes:
         typer.confirm(f"Erase everything about {address}?", abort=True)
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        subscriptions.erase_subscriber(session, address)
+    st = state(ctx)
+    with st.core() as core:
+        audience.erase(core, st.actor, address)
     console.print(f"{address}: erased; a hashed suppression keeps it out")

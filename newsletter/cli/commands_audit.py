@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from newsletter.cli import app, console, state
-from newsletter.schedule.times import parse_at, shown, zone
 from newsletter.services import audit
+from newsletter.times import parse_at, shown, zone
 
 
 @app.command("audit")

@@ -7,7 +7,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -22,9 +21,6 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from newsletter.audience.consent import consent_kind
-from newsletter.audience.csvread import ImportDefaults
-from newsletter.audience.importer import import_subscribers
 from newsletter.cli import (
     NEEDS_ATTENTION,
     State,
@@ -34,11 +30,9 @@ from newsletter.cli import (
     is_issue_file,
     state,
 )
-from newsletter.delivery.ledger.admin import SendStatus
 from newsletter.errors import DeliveryError
-from newsletter.services import issues, sends
+from newsletter.services import audience, issues, sends
 from newsletter.services.core import Core, terminal_actor
-from newsletter.store.tables import BATCH_PENDING, SEND_DONE
 
 sends_app = typer.Typer(
     help="Sends: list, status, pause, resume, cancel, retry-failed, resend-uncertain.",
@@ -84,10 +78,10 @@ def _graceful(signals: tuple[signal.Signals, ...]) -> Iterator[threading.Event]:
                 signal.signal(sig, old)
 
 
-def _drive(core: Core, send_id: int) -> SendStatus:
+def _drive(core: Core, send_id: int) -> sends.SendStatus:
     """Run a worker on one Send until it has no work left, with a progress bar and ETA."""
     status = sends.status(core, terminal_actor(), send_id)
-    done = status.recipients - status.count(BATCH_PENDING)
+    done = sends.handled(status)
     with (
         _graceful((signal.SIGINT, signal.SIGTERM)) as stop,
         Progress(
@@ -102,14 +96,13 @@ def _drive(core: Core, send_id: int) -> SendStatus:
     ):
         task = progress.add_task("send", total=status.recipients, completed=done)
 
-        def advance(_send: int, batch_status: str, size: int) -> None:
-            if batch_status != BATCH_PENDING:
-                progress.advance(task, size)
+        def advance(size: int) -> None:
+            progress.advance(task, size)
 
-        return sends.drive(core, send_id, stop=stop, progress=advance)
+        return sends.drive(core, send_id, stop=stop, advanced=advance)
 
 
-def _print_status(status: SendStatus) -> None:
+def _print_status(status: sends.SendStatus) -> None:
     table = Table(title=f"Send {status.id}: {status.issue_slug} to {status.list_name}")
     table.add_column("")
     table.add_column("")
@@ -182,7 +175,8 @@ def send(
                 verdict = "submitted" if copy.submitted else "not submitted"
                 where = f": {copy.message}" if copy.message else ""
                 console.print(f"[TEST] {copy.language} to {copy.address} via {copy.transport}: "
-                              f"{verdict}{where}", highlight=False, markup=False)  # fmt: skip
+                              f"{verdict}{where}", highlight=False, markup=False,
+                              soft_wrap=True)  # fmt: skip
             if not all(c.submitted for c in copies):
                 raise typer.Exit(1)
             return
@@ -209,18 +203,18 @@ def _slug(core: Core, st: State, reference: str) -> str:
     saved = issues.import_file(core, st.actor, Path(reference))
     if saved.changed:
         console.print(f"{reference} -> {saved.slug}: revision {saved.revision} saved",
-                      highlight=False)  # fmt: skip
+                      highlight=False, soft_wrap=True)  # fmt: skip
     return saved.slug
 
 
-def _exit_for(status: SendStatus) -> None:
+def _exit_for(status: sends.SendStatus) -> None:
     if sends.needs_attention(status):
         err_console.print(
             f"send {status.id} ended with failed or uncertain batches: see "
             f"`newsletter sends status {status.id}`"
         )
         raise typer.Exit(NEEDS_ATTENTION)
-    if status.status != SEND_DONE:
+    if not sends.finished(status):
         raise typer.Exit(1)
 
 
@@ -361,13 +355,8 @@ def demo(ctx: typer.Context) -> None:
 
 
 def _demo_import(core: Core, st: State, path: Path, list_name: str) -> None:
-    defaults = ImportDefaults(
-        language=core.workspace.settings.default_language,
-        consent=consent_kind("express"),
-        consent_source=f"import of {path.name}",
-        obtained_at=datetime.now(UTC),
-    )
-    report = import_subscribers(core.store.engine, path, list_name, defaults)
+    request = audience.ImportRequest(path=path, list_name=list_name, create_list=True)
+    report = audience.import_file(core, st.actor, request)
     console.print(
         f"{path.name} -> {list_name}: {report.added} added, {report.unchanged} already there",
         highlight=False,

@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from newsletter.cli import app, console, state
-from newsletter.schedule.times import shown, zone
 from newsletter.services import schedules
+from newsletter.times import shown, zone
 
 issues_app = typer.Typer(
     help="Issues in the store (import, list, show, history, export, diff, approve, reject) and "

@@ -15,8 +15,8 @@ from rich.table import Table
 from newsletter.cli import console, state
 from newsletter.cli.commands_drafts import issues_app
 from newsletter.files import write_atomically
-from newsletter.schedule.times import parse_at, shown, zone
 from newsletter.services import issues, schedules
+from newsletter.times import parse_at, shown, zone
 
 SlugArg = Annotated[str, typer.Argument(help="Issue slug (see `newsletter issues list`).")]
 
@@ -41,7 +41,7 @@ def issues_import(
                 what = f"revision {saved.revision}"
             else:
                 what = f"unchanged (revision {saved.revision})"
-            console.print(f"{path} -> {saved.slug}: {what}", highlight=False)
+            console.print(f"{path} -> {saved.slug}: {what}", highlight=False, soft_wrap=True)
 
 
 @issues_app.command("list")
@@ -59,8 +59,8 @@ def issues_list(
     with st.core() as core:
         found = issues.list_issues(core, st.actor, kind=kind, search=search)
     table = Table(title="Issues")
-    for column in ("slug", "kind", "date", "languages", "revision", "status", "approved",
-                   "subject"):  # fmt: skip
+    table.add_column("slug", no_wrap=True)  # what the other commands take: never cut
+    for column in ("kind", "date", "languages", "revision", "status", "approved", "subject"):
         table.add_column(column)
     for item in found:
         table.add_row(

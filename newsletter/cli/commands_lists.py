@@ -7,15 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from newsletter import app as wiring
-from newsletter.audience import lists as lists_repo
-from newsletter.audience import segments as segments_repo
-from newsletter.audience import suppression
-from newsletter.audience.recipients import count_eligible
 from newsletter.cli import app, console, state
 from newsletter.cli.commands_audience import AddressArg, ListOption
 from newsletter.errors import AudienceError
-from newsletter.store.tables import SUPPRESSION_REASONS
+from newsletter.services import audience
 
 lists_app = typer.Typer(help="Lists (infolettre, presse, ...).", no_args_is_help=True)
 segments_app = typer.Typer(help="Segments: saved filters over a list.", no_args_is_help=True)
@@ -35,19 +30,21 @@ def lists_create(
     title: Annotated[str, typer.Option(help="Human title.")] = "",
 ) -> None:
     """Create a list."""
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        lists_repo.create_list(session, name, title=title)
+    st = state(ctx)
+    with st.core() as core:
+        audience.create_list(core, st.actor, name, title=title)
     console.print(f"list {name!r} created")
 
 
 def _lists_table(ctx: typer.Context, name: str | None) -> None:
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        counts = lists_repo.list_counts(session, name)
-        eligible = {c.name: count_eligible(session, c.name) for c in counts}
+    st = state(ctx)
+    with st.core() as core:
+        found = audience.lists(core, st.actor, name)
     table = Table("list", "title", "pending", "subscribed", "unsubscribed", "mailable")
-    for c in counts:
+    for item in found:
+        c = item.counts
         table.add_row(c.name, c.title, *(str(c.by_status[s]) for s in c.by_status),
-                      str(eligible[c.name]))  # fmt: skip
+                      str(item.mailable))  # fmt: skip
     console.print(table)
 
 
@@ -94,34 +91,33 @@ def segments_create(
         "contains": _pairs("--contains", contains or []),
         "min_age_days": min_age_days, "max_age_days": max_age_days,
     }  # fmt: skip
-    rules = segments_repo.parse_rules(data, where=f"segment {name}")
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        segments_repo.create_segment(session, name, list_name, rules)
-        count = count_eligible(session, list_name, name)
-    console.print(f"segment {name!r} on {list_name}: {rules.describe()} ({count} mailable now)")
+    st = state(ctx)
+    with st.core() as core:
+        made = audience.create_segment(core, st.actor, name, list_name, data)
+    console.print(f"segment {name!r} on {list_name}: {made.rules.describe()} "
+                  f"({made.mailable} mailable now)")  # fmt: skip
 
 
 @segments_app.command("show")
 def segments_show(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
     """A segment's rules and how many members it selects now."""
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        segment, rules = segments_repo.get_segment(session, name)
-        list_name = next(n for s, n in segments_repo.list_segments(session) if s.id == segment.id)
-        count = count_eligible(session, list_name, name)
+    st = state(ctx)
+    with st.core() as core:
+        found = audience.segment(core, st.actor, name)
     table = Table("segment", "list", "rules", "mailable")
-    table.add_row(name, list_name, rules.describe(), str(count))
+    table.add_row(name, found.list_name, found.rules.describe(), str(found.mailable))
     console.print(table)
 
 
 @segments_app.command("list")
 def segments_list(ctx: typer.Context) -> None:
     """Every segment."""
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        rows = [(s.name, n, segments_repo.parse_rules(s.rules).describe())
-                for s, n in segments_repo.list_segments(session)]  # fmt: skip
+    st = state(ctx)
+    with st.core() as core:
+        found = audience.segments(core, st.actor)
     table = Table("segment", "list", "rules")
-    for row in rows:
-        table.add_row(*row)
+    for item in found:
+        table.add_row(item.name, item.list_name, item.rules.describe())
     console.print(table)
 
 
@@ -134,8 +130,9 @@ def suppressions_list(
     include_lifted: Annotated[bool, typer.Option("--all", help="Lifted ones too.")] = False,
 ) -> None:
     """Suppressed addresses, newest first (erased ones show as a hash)."""
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        rows = suppression.list_suppressions(session, include_lifted=include_lifted)
+    st = state(ctx)
+    with st.core() as core:
+        rows = audience.suppressions(core, st.actor, include_lifted=include_lifted)
     table = Table("address", "reason", "source", "since", "lifted")
     for s in rows:
         lifted = f"{s.lifted_at:%Y-%m-%d}: {s.lift_reason}" if s.lifted_at else ""
@@ -148,12 +145,13 @@ def suppressions_list(
 def suppressions_add(
     ctx: typer.Context,
     address: AddressArg,
-    reason: Annotated[str, typer.Option(help=", ".join(SUPPRESSION_REASONS))] = "manual",
+    reason: Annotated[str, typer.Option(help=", ".join(audience.REASONS))] = "manual",
     source: Annotated[str, typer.Option(help="Who or what asked.")] = "command line",
 ) -> None:
     """Suppress an address: it will never be mailed or re-subscribed."""
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        _, created = suppression.suppress(session, address, reason, source=source)
+    st = state(ctx)
+    with st.core() as core:
+        created = audience.suppress(core, st.actor, address, reason, source)
     console.print(f"{address}: " + ("suppressed" if created else "already suppressed"))
 
 
@@ -164,6 +162,7 @@ def suppressions_lift(
     reason: Annotated[str, typer.Option(help="Why (recorded), e.g. the person asked in writing.")],
 ) -> None:
     """Lift a suppression; the reason is recorded. Memberships stay as they are."""
-    with wiring.workspace_store(state(ctx).workspace()) as store, store.session() as session:
-        suppression.lift(session, address, reason)
+    st = state(ctx)
+    with st.core() as core:
+        audience.lift(core, st.actor, address, reason)
     console.print(f"{address}: suppression lifted")

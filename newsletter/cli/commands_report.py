@@ -10,10 +10,7 @@ from rich.table import Table
 
 from newsletter.cli import app, console, state
 from newsletter.files import atomic_writer
-from newsletter.store import open_store
-from newsletter.store.engine import database_url
-from newsletter.tracking.report import build_report, report_csv
-from newsletter.tracking.report_html import report_html
+from newsletter.services import reports
 
 
 @app.command("report")
@@ -28,11 +25,9 @@ def report(
     ] = None,
 ) -> None:
     """Recipients, outcomes, opens, clicks, unsubscribes and complaints of one send."""
-    store = open_store(database_url(state(ctx).workspace()))
-    try:
-        found = build_report(store, send_id)
-    finally:
-        store.close()
+    st = state(ctx)
+    with st.core() as core:
+        found = reports.send_report(core, st.actor, send_id)
     table = Table(title=f"Send {found.send_id}: {found.issue} ({found.list_name})")
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -47,7 +42,7 @@ def report(
             links.add_row(link.url, str(link.unique_clicks), str(link.clicks))
         console.print(links)
     # Written through a temporary file renamed into place: never a half-written report.
-    for path, text in ((csv_file, report_csv(found)), (html_file, report_html(found))):
+    for path, text in ((csv_file, reports.as_csv(found)), (html_file, reports.as_html(found))):
         if path is not None:
             with atomic_writer(path) as handle:
                 handle.write(text)

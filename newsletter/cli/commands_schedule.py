@@ -13,9 +13,8 @@ import typer
 from rich.table import Table
 
 from newsletter.cli import app, console, is_issue_file, state
-from newsletter.schedule import recurring
-from newsletter.schedule.times import parse_at, shown, zone
 from newsletter.services import issues, schedules
+from newsletter.times import parse_at, shown, zone
 
 schedules_app = typer.Typer(
     help="Scheduled sends: list, cancel, move; recurring drafts.", no_args_is_help=True
@@ -148,12 +147,10 @@ def schedules_recurring(
     shown_zone = zone(settings.timezone, where="timezone setting")
     zone(tz_name, where="--tz" if tz else "timezone setting")
     with st.core() as core:
-        request = recurring.RecurringRequest(
-            template, cron, tz_name, list_name, segment,
-            transport_name or settings.transport,
-            recurring.AUTO if auto else recurring.APPROVE,
+        record = schedules.create_recurring(
+            core, st.actor, template, cron=cron, tz=tz_name, list_name=list_name,
+            segment=segment, transport=transport_name, send_at_once=auto,
         )  # fmt: skip
-        record = schedules.create_recurring(core, st.actor, request)
     mode = "sent at once" if auto else "held for approval"
     console.print(
         f"schedule {record.id}: {record.issue_slug} drafts to {list_name}, {mode}; next at "

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -25,20 +25,15 @@ from newsletter.audience.segments import get_segment
 from newsletter.config import Workspace
 from newsletter.content.drafts import Template, assemble, load_template
 from newsletter.delivery.service import render_for_send
-from newsletter.errors import NewsletterError, NotFound, ScheduleError
+from newsletter.errors import Conflict, Invalid, NewsletterError, NotFound, ScheduleError
 from newsletter.schedule import service
 from newsletter.schedule.service import Firing, TransportFactory
-from newsletter.schedule.times import zone
 from newsletter.store import Store
 from newsletter.store.tables import (
-    SCHEDULE_AWAITING,
-    SCHEDULE_MISSED,
-    SCHEDULE_RECURRING,
-    SCHEDULE_REFUSED,
-    SCHEDULE_REJECTED,
-    SCHEDULE_SCHEDULED,
     ScheduledSend,
+    ScheduleState,
 )
+from newsletter.times import zone
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +129,7 @@ def create(
             issue_file=str(request.template_file.resolve()), issue_slug=template.parsed.slug,
             issue_kind="infolettre", list_name=request.list_name,
             segment_name=request.segment_name, transport=request.transport,
-            run_at=next_time(trigger, moment), embargo_until=None, status=SCHEDULE_RECURRING,
+            run_at=next_time(trigger, moment), embargo_until=None, status=ScheduleState.RECURRING,
             reason=f"cron {request.cron} ({tz.key}), {request.approval}", created_at=moment,
             updated_at=moment, cron=request.cron, timezone=tz.key, approval=request.approval,
         )  # fmt: skip
@@ -155,6 +150,17 @@ def _trial(template: Template, workspace: Workspace, moment: datetime, tz: ZoneI
         target.unlink(missing_ok=True)
 
 
+class DraftSink(Protocol):
+    """Where a firing keeps its draft: as an issue revision in the store, awaiting approval
+    (the application layer implements it, so the draft is saved and audited as any issue)."""
+
+    def save(self, text: str, name: str, base_dir: Path) -> int:
+        """Save the draft document; return its revision's id."""
+
+    def approve(self, slug: str) -> None:
+        """Approve the draft's revision (a schedule set to send its drafts at once)."""
+
+
 def fire(
     store: Store,
     workspace: Workspace,
@@ -163,26 +169,29 @@ def fire(
     *,
     grace: timedelta,
     now: datetime | None = None,
+    drafts: DraftSink | None = None,
 ) -> Firing:
-    """One firing: assemble, render and hold the draft (or send it, with auto)."""
+    """One firing: assemble, render and hold the draft (or send it, with auto). With
+    ``drafts``, the draft is also an issue revision awaiting approval, and its send goes out
+    from that revision once approved."""
     moment = now or datetime.now(UTC)
     record = service.get(store, recurring_id)
-    if record.status != SCHEDULE_RECURRING or record.cron is None or record.timezone is None:
+    if record.status != ScheduleState.RECURRING or record.cron is None or record.timezone is None:
         return Firing(record.status, "not pending")
     due = record.run_at
     if moment < due:
-        return Firing(SCHEDULE_RECURRING, "not yet")
+        return Firing(ScheduleState.RECURRING, "not yet")
     tz = zone(record.timezone, where="the schedule's time zone")
     # Claimed by moving run_at on: two schedulers never assemble the same firing.
     with store.engine.begin() as conn:
         claimed = conn.execute(
             update(ScheduledSend)
-            .where(ScheduledSend.id == record.id, ScheduledSend.status == SCHEDULE_RECURRING,
+            .where(ScheduledSend.id == record.id, ScheduledSend.status == ScheduleState.RECURRING,
                    ScheduledSend.run_at == due)
             .values(run_at=next_time(cron_trigger(record.cron, tz), moment), updated_at=moment)
         ).rowcount  # fmt: skip
     if not claimed:
-        return Firing(SCHEDULE_RECURRING, "taken by another scheduler")
+        return Firing(ScheduleState.RECURRING, "taken by another scheduler")
     day = f"{moment.astimezone(tz):%Y-%m-%d}"
     slug = draft_slug_for(store, record, day, f"{moment.astimezone(tz):%H%M}")
     late = moment - due
@@ -191,17 +200,22 @@ def fire(
             f"due {due:%Y-%m-%d %H:%M} UTC, the service was down until "
             f"{moment:%Y-%m-%d %H:%M} UTC: no draft assembled so late; the next one is on time"
         )
-        return _draft(store, record, slug, "", SCHEDULE_MISSED, reason, moment)
+        return _draft(store, record, slug, "", ScheduleState.MISSED, reason, moment)
     try:
         template = load_template(Path(record.issue_file))
         path = assemble(template, workspace.settings, moment, tz,
                         drafts_dir(workspace) / f"{slug}.yaml", slug)  # fmt: skip
         render_for_send(path, workspace, now=moment)
+        revision_id = None
+        if drafts is not None:
+            revision_id = drafts.save(path.read_text("utf-8"), str(path), path.parent)
     except NewsletterError as err:
-        return _draft(store, record, slug, "", SCHEDULE_REFUSED, str(err), moment)
-    held = _draft(store, record, slug, str(path), SCHEDULE_AWAITING,
-                  f"newsletter issues approve {slug}", moment)  # fmt: skip
+        return _draft(store, record, slug, "", ScheduleState.REFUSED, str(err), moment)
+    held = _draft(store, record, slug, str(path), ScheduleState.AWAITING,
+                  "awaiting approval", moment, revision_id=revision_id)  # fmt: skip
     if record.approval == AUTO:
+        if drafts is not None:
+            drafts.approve(slug)
         return approve(store, workspace, transports, slug, grace=grace, now=moment)
     return held
 
@@ -224,7 +238,7 @@ def draft_slug_for(store: Store, record: ScheduledSend, day: str, hhmm: str) -> 
 
 def _draft(
     store: Store, record: ScheduledSend, slug: str, path: str, status: str, reason: str,
-    moment: datetime,
+    moment: datetime, *, revision_id: int | None = None,
 ) -> Firing:  # fmt: skip
     with store.session() as session:
         draft = ScheduledSend(
@@ -232,9 +246,10 @@ def _draft(
             list_name=record.list_name, segment_name=record.segment_name,
             transport=record.transport, run_at=moment, embargo_until=None, status=status,
             reason=reason, created_at=moment, updated_at=moment, recurring_id=record.id,
+            revision_id=revision_id,
         )  # fmt: skip
         session.add(draft)
-    if status != SCHEDULE_AWAITING:
+    if status != ScheduleState.AWAITING:
         log.warning("recurring schedule %s, draft %s %s: %s", record.id, slug, status, reason)
     return Firing(status, reason)
 
@@ -277,22 +292,24 @@ def approve(
     moment = now or datetime.now(UTC)
     draft = get_draft(store, slug)
     run_at = moment if at is None else at.astimezone(UTC)
-    if draft.status != SCHEDULE_AWAITING:
+    if draft.status != ScheduleState.AWAITING:
         _refuse(store, draft)
     if at is not None:
         if run_at <= moment:
-            raise ScheduleError(f"--at: {run_at:%Y-%m-%d %H:%M} UTC is not in the future")
-        render_for_send(Path(draft.issue_file), workspace, now=run_at)
-    _claim(store, draft, SCHEDULE_SCHEDULED, "approved", run_at, moment)
+            raise Invalid(
+                f"the time {run_at:%Y-%m-%d %H:%M} UTC is not in the future", field="at"
+            )
+        service.sendable(store, workspace, draft, run_at)
+    _claim(store, draft, ScheduleState.SCHEDULED, "approved", run_at, moment)
     if at is not None:
-        return Firing(SCHEDULE_SCHEDULED, f"schedule {draft.id}")
+        return Firing(ScheduleState.SCHEDULED, f"schedule {draft.id}")
     return service.fire(store, workspace, transports, draft.id, grace=grace, now=moment)
 
 
 def reject(store: Store, slug: str, *, now: datetime | None = None) -> None:
     moment = now or datetime.now(UTC)
     draft = get_draft(store, slug)
-    _claim(store, draft, SCHEDULE_REJECTED, "rejected by a person", draft.run_at, moment)
+    _claim(store, draft, ScheduleState.REJECTED, "rejected by a person", draft.run_at, moment)
 
 
 def _claim(
@@ -303,7 +320,7 @@ def _claim(
     with store.engine.begin() as conn:
         done = conn.execute(
             update(ScheduledSend)
-            .where(ScheduledSend.id == draft.id, ScheduledSend.status == SCHEDULE_AWAITING)
+            .where(ScheduledSend.id == draft.id, ScheduledSend.status == ScheduleState.AWAITING)
             .values(status=status, reason=reason, run_at=run_at, updated_at=moment)
         ).rowcount
     if not done:
@@ -313,7 +330,7 @@ def _claim(
 def _refuse(store: Store, draft: ScheduledSend) -> NoReturn:
     current = service.get(store, draft.id)
     sent = f", send {current.send_id}" if current.send_id is not None else ""
-    raise ScheduleError(
+    raise Conflict(
         f"draft {draft.issue_slug} is {current.status}{sent}, not awaiting approval: "
         "it is never sent twice"
     )

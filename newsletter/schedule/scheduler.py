@@ -30,7 +30,10 @@ from newsletter.config import Workspace
 from newsletter.schedule import recurring, service
 from newsletter.schedule.service import Firing, TransportFactory
 from newsletter.store import Store, make_engine
-from newsletter.store.tables import SCHEDULE_RECURRING, SCHEDULE_SCHEDULED, ScheduledSend
+from newsletter.store.tables import (
+    ScheduledSend,
+    ScheduleState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,7 @@ class SendScheduler:
         clock: Callable[[], datetime] | None = None,
         wake_every: float = WAKE_EVERY,
         on_fired: Callable[[int, Firing], None] | None = None,
+        drafts: recurring.DraftSink | None = None,
     ) -> None:
         self.workspace = workspace
         self.store = store
@@ -96,6 +100,7 @@ class SendScheduler:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.wake_every = wake_every
         self.on_fired = on_fired
+        self.drafts = drafts
         self._url = store.engine.url.render_as_string(hide_password=False)
         self._scheduler: BaseScheduler = _JobTable()
         self._running = False
@@ -179,7 +184,8 @@ class SendScheduler:
     def fire_recurring(self, schedule_id: int) -> Firing:
         try:
             firing = recurring.fire(self.store, self.workspace, self.transports, schedule_id,
-                                    grace=self.grace, now=self.clock())  # fmt: skip
+                                    grace=self.grace, now=self.clock(),
+                                    drafts=self.drafts)  # fmt: skip
         except Exception:
             log.exception("recurring schedule %s: firing failed", schedule_id)
             raise
@@ -212,7 +218,7 @@ class SendScheduler:
             pending = list(
                 session.execute(
                     select(ScheduledSend.id, ScheduledSend.run_at).where(
-                        ScheduledSend.status == SCHEDULE_SCHEDULED
+                        ScheduledSend.status == ScheduleState.SCHEDULED
                     )
                 )
             )
@@ -223,7 +229,7 @@ class SendScheduler:
             cron_rows = list(
                 session.execute(
                     select(ScheduledSend.id, ScheduledSend.cron, ScheduledSend.timezone).where(
-                        ScheduledSend.status == SCHEDULE_RECURRING
+                        ScheduledSend.status == ScheduleState.RECURRING
                     )
                 )
             )

@@ -30,14 +30,8 @@ from newsletter.delivery.service import (
 from newsletter.errors import Invalid, NewsletterError, NotFound, ScheduleError
 from newsletter.store import Store
 from newsletter.store.tables import (
-    SCHEDULE_AWAITING,
-    SCHEDULE_CANCELLED,
-    SCHEDULE_MISSED,
-    SCHEDULE_RECURRING,
-    SCHEDULE_REFUSED,
-    SCHEDULE_SCHEDULED,
-    SCHEDULE_STARTED,
     ScheduledSend,
+    ScheduleState,
 )
 
 log = logging.getLogger(__name__)
@@ -89,7 +83,7 @@ def create(
             transport=request.transport,
             run_at=run_at,
             embargo_until=rendered.issue.embargo_until,
-            status=SCHEDULE_SCHEDULED,
+            status=ScheduleState.SCHEDULED,
             reason="",
             created_at=moment,
             updated_at=moment,
@@ -118,16 +112,16 @@ def listed(store: Store, *, limit: int = 100) -> list[ScheduledSend]:
             )
         )
         session.expunge_all()
-    waiting = (SCHEDULE_SCHEDULED, SCHEDULE_RECURRING, SCHEDULE_AWAITING)
+    waiting = (ScheduleState.SCHEDULED, ScheduleState.RECURRING, ScheduleState.AWAITING)
     pending = sorted((r for r in found if r.status in waiting), key=lambda r: r.run_at)
     return pending + [r for r in found if r.status not in waiting]
 
 
 def cancel(store: Store, schedule_id: int, *, now: datetime | None = None) -> None:
     """Cancel a pending schedule, or a recurring one (its drafts stay as they are)."""
-    _change(store, schedule_id, "cancel", status=SCHEDULE_CANCELLED, reason="cancelled by a person",
-            updated_at=now or datetime.now(UTC),
-            pending=(SCHEDULE_SCHEDULED, SCHEDULE_RECURRING))  # fmt: skip
+    _change(store, schedule_id, "cancel", status=ScheduleState.CANCELLED,
+            reason="cancelled by a person", updated_at=now or datetime.now(UTC),
+            pending=(ScheduleState.SCHEDULED, ScheduleState.RECURRING))  # fmt: skip
 
 
 def move(
@@ -143,7 +137,7 @@ def move(
     run_at = run_at.astimezone(UTC)
     _require_future(run_at, moment)
     record = get(store, schedule_id)
-    _rendered(store, workspace, record, run_at)
+    sendable(store, workspace, record, run_at)
     _change(store, schedule_id, "move", run_at=run_at, updated_at=moment)
     return get(store, schedule_id)
 
@@ -153,7 +147,7 @@ def _change(
     schedule_id: int,
     action: str,
     *,
-    pending: tuple[str, ...] = (SCHEDULE_SCHEDULED,),
+    pending: tuple[str, ...] = (ScheduleState.SCHEDULED,),
     **values: object,
 ) -> None:
     with store.engine.begin() as conn:
@@ -170,7 +164,7 @@ def _change(
         )
 
 
-def _rendered(
+def sendable(
     store: Store, workspace: Workspace, record: ScheduledSend, moment: datetime
 ) -> RenderedSend:
     """What the schedule sends, refused when it may not go out at ``moment`` (embargo)."""
@@ -211,13 +205,13 @@ def fire(
     moment = now or datetime.now(UTC)
     with store.session() as session:
         record = session.get(ScheduledSend, schedule_id)
-        if record is None or record.status != SCHEDULE_SCHEDULED:
+        if record is None or record.status != ScheduleState.SCHEDULED:
             # Cancelled (its job removal may have raced the firing) or already handled.
             return Firing(record.status if record else "gone", "not pending")
         session.expunge(record)
     if moment < record.run_at:
         # The job woke before the recorded time (moved by hand?): the record decides.
-        return Firing(SCHEDULE_SCHEDULED, "not yet")
+        return Firing(ScheduleState.SCHEDULED, "not yet")
     late = moment - record.run_at
     if late > grace:
         reason = (
@@ -225,22 +219,22 @@ def fire(
             f"{moment:%Y-%m-%d %H:%M} UTC ({_minutes(late)} late, grace {_minutes(grace)}); "
             "not sent so late: schedule it again if it should still go"
         )
-        return _settle(store, record, SCHEDULE_MISSED, reason, moment)
+        return _settle(store, record, ScheduleState.MISSED, reason, moment)
     try:
-        rendered = _rendered(store, workspace, record, moment)
+        rendered = sendable(store, workspace, record, moment)
     except NewsletterError as err:
-        return _settle(store, record, SCHEDULE_REFUSED, str(err), moment)
+        return _settle(store, record, ScheduleState.REFUSED, str(err), moment)
     try:
         transport = transports(record.transport)
         transport.close()  # only its name and batch shape are needed here
         send_id = _claim_and_start(store, record, rendered, transport, moment)
     except NewsletterError as err:
         # Nothing of the firing was kept: the schedule is refused unless another took it.
-        return _settle(store, record, SCHEDULE_REFUSED, str(err), moment)
+        return _settle(store, record, ScheduleState.REFUSED, str(err), moment)
     if send_id is None:
-        return Firing(SCHEDULE_STARTED, "taken by another scheduler")
+        return Firing(ScheduleState.STARTED, "taken by another scheduler")
     log.info("schedule %s started send %s (%s)", record.id, send_id, record.issue_slug)
-    return Firing(SCHEDULE_STARTED, f"send {send_id}", send_id)
+    return Firing(ScheduleState.STARTED, f"send {send_id}", send_id)
 
 
 def _claim_and_start(
@@ -261,8 +255,8 @@ def _claim_and_start(
     with store.engine.begin() as conn:
         claimed = conn.execute(
             update(ScheduledSend)
-            .where(ScheduledSend.id == record.id, ScheduledSend.status == SCHEDULE_SCHEDULED)
-            .values(status=SCHEDULE_STARTED, reason="", updated_at=moment)
+            .where(ScheduledSend.id == record.id, ScheduledSend.status == ScheduleState.SCHEDULED)
+            .values(status=ScheduleState.STARTED, reason="", updated_at=moment)
         ).rowcount
         if not claimed:
             return None
@@ -287,12 +281,12 @@ def _settle(
     with store.engine.begin() as conn:
         done = conn.execute(
             update(ScheduledSend)
-            .where(ScheduledSend.id == record.id, ScheduledSend.status == SCHEDULE_SCHEDULED)
+            .where(ScheduledSend.id == record.id, ScheduledSend.status == ScheduleState.SCHEDULED)
             .values(status=status, reason=reason, updated_at=moment)
         ).rowcount
     if not done:
         return Firing("taken", "changed meanwhile")
-    if status != SCHEDULE_STARTED:
+    if status != ScheduleState.STARTED:
         log.warning("schedule %s (%s) %s: %s", record.id, record.issue_slug, status, reason)
     return Firing(status, reason)
 

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from newsletter.errors import NewsletterError
 from newsletter.services.core import Actor, Core, Permission
+from newsletter.store import Store
 from newsletter.store import audit as queries
 from newsletter.store.tables import AUDIT_FAILED, AUDIT_OK, AUDIT_REFUSED
 
@@ -52,18 +53,20 @@ def audited(
     try:
         yield entry
     except NewsletterError as err:
-        write(core, actor, entry, AUDIT_REFUSED, str(err))
+        write(core.store, core.now(), actor, entry, AUDIT_REFUSED, str(err))
         raise
     except Exception as err:
-        write(core, actor, entry, AUDIT_FAILED, f"{type(err).__name__}: {err}")
+        write(core.store, core.now(), actor, entry, AUDIT_FAILED, f"{type(err).__name__}: {err}")
         raise
-    write(core, actor, entry, AUDIT_OK, entry.detail)
+    write(core.store, core.now(), actor, entry, AUDIT_OK, entry.detail)
 
 
-def write(core: Core, actor: Actor, entry: Entry, outcome: str, detail: str) -> None:
+def write(
+    store: Store, at: datetime, actor: Actor, entry: Entry, outcome: str, detail: str
+) -> None:
     try:
-        with core.store.session() as session:
-            queries.add_entry(session, at=core.now(), actor=actor.name, action=entry.action,
+        with store.session() as session:
+            queries.add_entry(session, at=at, actor=actor.name, action=entry.action,
                               object_type=entry.object_type, object_id=entry.object_id,
                               outcome=outcome, detail=detail)  # fmt: skip
     except Exception:

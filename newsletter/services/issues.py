@@ -54,6 +54,7 @@ class Saved:
     revision: int
     created: bool
     changed: bool
+    revision_id: int
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def _save(
             latest = queries.get_revision(session, record.id, record.latest_revision)
         if record is not None and latest is not None and latest.digest == digest:
             # The same document: its sources were captured with that revision already.
-            return Saved(slug, record.kind, latest.number, False, False)
+            return Saved(slug, record.kind, latest.number, False, False, latest.id)
     recorder = Recorder(max_total_bytes=SOURCES_MAX_BYTES)
     issue = load_issue_text(text, name, settings, base_dir=base_dir, reader=recorder)
     now = core.now()
@@ -181,7 +182,7 @@ def _save(
         else:
             latest = queries.get_revision(session, record.id, record.latest_revision)
             if latest is not None and latest.digest == digest:
-                return Saved(issue.slug, issue.kind, latest.number, False, False)
+                return Saved(issue.slug, issue.kind, latest.number, False, False, latest.id)
         number = record.latest_revision + 1
         revision = IssueRevision(
             issue_id=record.id, number=number, document=text, digest=digest,
@@ -196,7 +197,8 @@ def _save(
         record.languages = ",".join(issue.languages)
         record.issue_date = issue.date.isoformat()
         record.updated_at = now
-    return Saved(issue.slug, issue.kind, number, created, True)
+        revision_id = revision.id
+    return Saved(issue.slug, issue.kind, number, created, True, revision_id)
 
 
 def _title(issue: Issue) -> str:

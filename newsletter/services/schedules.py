@@ -16,8 +16,8 @@ from newsletter.schedule import recurring, service
 from newsletter.schedule.scheduler import SendScheduler
 from newsletter.services import issues
 from newsletter.services.audit import audited
-from newsletter.services.core import Actor, Core, Permission
-from newsletter.store.tables import ScheduledSend
+from newsletter.services.core import SCHEDULER, Actor, Core, Permission
+from newsletter.store.tables import REVISION_AWAITING, ScheduledSend, ScheduleState
 
 
 @contextmanager
@@ -84,11 +84,25 @@ def move(core: Core, actor: Actor, schedule_id: int, at: datetime) -> ScheduledS
 
 
 def create_recurring(
-    core: Core, actor: Actor, request: recurring.RecurringRequest
+    core: Core,
+    actor: Actor,
+    template: Path,
+    *,
+    cron: str,
+    tz: str,
+    list_name: str,
+    segment: str | None = None,
+    transport: str | None = None,
+    send_at_once: bool = False,
 ) -> ScheduledSend:
-    """A cron schedule assembling a draft from an issue template at each firing."""
-    template = request.template_file.name
-    with audited(core, actor, "schedule.recurring", "schedule", template) as entry:
+    """A cron schedule assembling a draft from an issue template at each firing; each draft
+    is held for approval, or sent at once when ``send_at_once``."""
+    request = recurring.RecurringRequest(
+        template, cron, tz, list_name, segment,
+        transport or core.workspace.settings.transport,
+        recurring.AUTO if send_at_once else recurring.APPROVE,
+    )  # fmt: skip
+    with audited(core, actor, "schedule.recurring", "schedule", template.name) as entry:
         actor.require(Permission.SCHEDULE)
         chosen = core.transport(request.transport or None)
         chosen.close()
@@ -125,6 +139,10 @@ def approve_draft(
     with audited(core, actor, "draft.approve", "issue", slug) as entry:
         actor.require(Permission.APPROVE)
         actor.require(Permission.SEND)
+        held = recurring.get_draft(core.store, slug)
+        if held.revision_id is not None and held.status == ScheduleState.AWAITING:
+            # Its revision is approved first: the send goes out from that frozen rendering.
+            issues.approve(core, actor, slug)
         scheduler = SendScheduler(core.workspace, core.store, core.transports)
         firing = recurring.approve(core.store, core.workspace, core.transports, slug, at=at,
                                    grace=scheduler.grace)  # fmt: skip
@@ -143,4 +161,25 @@ def approve_draft(
 def reject_draft(core: Core, actor: Actor, slug: str) -> None:
     with audited(core, actor, "draft.reject", "issue", slug):
         actor.require(Permission.APPROVE)
+        held = recurring.get_draft(core.store, slug)
         recurring.reject(core.store, slug, now=core.now())
+        if held.revision_id is not None:
+            issues.reject(core, actor, slug, "draft of a recurring schedule, rejected")
+
+
+class StoredDrafts:
+    """The drafts of recurring schedules as issue revisions awaiting approval, saved (and
+    audited) by the scheduler acting for whoever set the schedule up."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def save(self, text: str, name: str, base_dir: Path) -> int:
+        saved = issues.save_document(self.core, SCHEDULER, text, name=name, base_dir=base_dir,
+                                     origin="recurring schedule",
+                                     status=REVISION_AWAITING)  # fmt: skip
+        return saved.revision_id
+
+    def approve(self, slug: str) -> None:
+        # The schedule was set to send its drafts at once: that was the approval.
+        issues.approve(self.core, SCHEDULER, slug)

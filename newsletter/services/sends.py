@@ -8,7 +8,7 @@ revision's rendering into a Send. Workers submit its batches (`drive`, `work`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,24 +16,22 @@ from newsletter.audience.lists import get_list
 from newsletter.audience.recipients import count_eligible
 from newsletter.audience.segments import get_segment
 from newsletter.delivery.ledger import admin as ledger_admin
-from newsletter.delivery.ledger.admin import SendStatus
+from newsletter.delivery.ledger.admin import SendStatus as SendStatus
 from newsletter.delivery.service import TestCopy, check_embargo, prepare, send_test, start_send
-from newsletter.delivery.worker.runner import Progress
 from newsletter.errors import Conflict, Invalid
 from newsletter.services import issues
 from newsletter.services.audit import audited
 from newsletter.services.core import Actor, Core, Permission
 from newsletter.store import issues as issue_queries
 from newsletter.store.tables import (
-    BATCH_FAILED,
-    BATCH_UNCERTAIN,
-    SEND_CANCELLED,
+    BatchState,
+    SendState,
 )
 
 
 def needs_attention(status: SendStatus) -> bool:
     """A send that ended with failed or uncertain batches: someone must look at it."""
-    return bool(status.batches.get(BATCH_FAILED) or status.batches.get(BATCH_UNCERTAIN))
+    return bool(status.batches.get(BatchState.FAILED) or status.batches.get(BatchState.UNCERTAIN))
 
 
 def audience_count(core: Core, actor: Actor, list_name: str, segment: str | None) -> int:
@@ -50,7 +48,7 @@ def earlier_sends(core: Core, actor: Actor, slug: str, list_name: str) -> list[S
     with core.store.session() as session:
         ids = [s.id for s in issue_queries.sends_of(session, slug, list_name=list_name)]
     found = [ledger_admin.send_status(core.store, i) for i in ids]
-    return [s for s in found if s.status != SEND_CANCELLED or s.count("submitted")]
+    return [s for s in found if s.status != SendState.CANCELLED or s.count("submitted")]
 
 
 def start(
@@ -174,14 +172,29 @@ def resend_uncertain(core: Core, actor: Actor, send_id: int) -> int:
     return moved
 
 
+def handled(status: SendStatus) -> int:
+    """Recipients of the send no longer waiting in line (submitted, failed, skipped, ...)."""
+    return status.recipients - status.count(BatchState.PENDING)
+
+
+def finished(status: SendStatus) -> bool:
+    return status.status == SendState.DONE
+
+
 def drive(
     core: Core,
     send_id: int,
     *,
     stop: threading.Event | None = None,
-    progress: Progress | None = None,
+    advanced: Callable[[int], None] | None = None,
 ) -> SendStatus:
-    """Submit the batches of one send until none is left (or ``stop`` is set)."""
+    """Submit the batches of one send until none is left (or ``stop`` is set);
+    ``advanced(n)`` hears of each batch's ``n`` recipients as it leaves the line."""
+
+    def progress(_send: int, batch_status: str, size: int) -> None:
+        if advanced is not None and batch_status != BatchState.PENDING:
+            advanced(size)
+
     worker = core.worker()
     worker.recover()
     worker.run(send_id=send_id, until_idle=True, stop=stop, progress=progress)

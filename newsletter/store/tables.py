@@ -9,6 +9,7 @@ of a million members into delivery rows without reading them into Python.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
@@ -177,28 +178,38 @@ class Suppression(Base):
 # into Batches by ``(send_id, batch_no)`` so that freezing a million rows is one INSERT ...
 # SELECT and never an UPDATE pass.
 
-SEND_RUNNING = "running"
-SEND_PAUSED = "paused"
-SEND_CANCELLED = "cancelled"
-SEND_DONE = "done"
-SEND_STATUSES = (SEND_RUNNING, SEND_PAUSED, SEND_CANCELLED, SEND_DONE)
+class SendState(StrEnum):
+    """Where a Send stands (``sends.status``)."""
 
-BATCH_PENDING = "pending"
-BATCH_SUBMITTING = "submitting"
-BATCH_SUBMITTED = "submitted"
-BATCH_FAILED = "failed"
-BATCH_UNCERTAIN = "uncertain"
-BATCH_CANCELLED = "cancelled"
-BATCH_STATUSES = (
-    BATCH_PENDING,
-    BATCH_SUBMITTING,
-    BATCH_SUBMITTED,
-    BATCH_FAILED,
-    BATCH_UNCERTAIN,
-    BATCH_CANCELLED,
-)
-# A Delivery takes its Batch's states, plus "skipped": suppressed or erased after the freeze.
-DELIVERY_SKIPPED = "skipped"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class BatchState(StrEnum):
+    """Where a Batch stands (``batches.status``): ``pending -> submitting`` (committed before
+    any I/O) ``-> submitted | failed | uncertain``; cancelled when its Send was."""
+
+    PENDING = "pending"
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    CANCELLED = "cancelled"
+
+
+class DeliveryState(StrEnum):
+    """A Delivery takes its Batch's states, plus "skipped": suppressed, erased or no longer
+    subscribed after the freeze."""
+
+    PENDING = "pending"
+    SUBMITTING = "submitting"
+    SUBMITTED = "submitted"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
 
 
 class Send(Base):
@@ -377,26 +388,19 @@ class TrackedLink(Base):
 # APScheduler keeps its own job table (apscheduler_jobs) for *when* to wake up; this record is
 # ours: what to send, and what became of it, so that a missed or refused schedule is reported.
 
-SCHEDULE_SCHEDULED = "scheduled"
-SCHEDULE_STARTED = "started"
-SCHEDULE_MISSED = "missed"
-SCHEDULE_REFUSED = "refused"
-SCHEDULE_CANCELLED = "cancelled"
-#: A cron schedule that assembles drafts (0005); its run_at is the next firing.
-SCHEDULE_RECURRING = "recurring"
-#: A draft assembled by a recurring schedule, held until a person approves or rejects it.
-SCHEDULE_AWAITING = "awaiting-approval"
-SCHEDULE_REJECTED = "rejected"
-SCHEDULE_STATUSES = (
-    SCHEDULE_SCHEDULED,
-    SCHEDULE_STARTED,
-    SCHEDULE_MISSED,
-    SCHEDULE_REFUSED,
-    SCHEDULE_CANCELLED,
-    SCHEDULE_RECURRING,
-    SCHEDULE_AWAITING,
-    SCHEDULE_REJECTED,
-)
+class ScheduleState(StrEnum):
+    """Where a schedule stands (``schedules.status``)."""
+
+    SCHEDULED = "scheduled"
+    STARTED = "started"
+    MISSED = "missed"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+    #: A cron schedule that assembles drafts (0005); its run_at is the next firing.
+    RECURRING = "recurring"
+    #: A draft assembled by a recurring schedule, held until a person approves or rejects it.
+    AWAITING = "awaiting-approval"
+    REJECTED = "rejected"
 
 
 class ScheduledSend(Base):

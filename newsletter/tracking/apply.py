@@ -29,8 +29,7 @@ from newsletter.audience.subscriptions import unsubscribe
 from newsletter.audience.suppression import suppress
 from newsletter.errors import AudienceError
 from newsletter.store.tables import (
-    BATCH_SUBMITTED,
-    BATCH_UNCERTAIN,
+    BatchState,
     batches_t,
     deliveries_t,
     outcomes_t,
@@ -104,28 +103,28 @@ def _deliveries(conn: Connection, ids: set[int | None]) -> dict[int, _Delivery]:
 
 
 def _confirm_uncertain(conn: Connection, deliveries: dict[int, _Delivery], now: datetime) -> int:
-    uncertain = [d for d in deliveries.values() if d.status == BATCH_UNCERTAIN]
+    uncertain = [d for d in deliveries.values() if d.status == BatchState.UNCERTAIN]
     for part in chunks([d.id for d in uncertain]):
         conn.execute(
             update(deliveries_t)
-            .where(deliveries_t.c.id.in_(part), deliveries_t.c.status == BATCH_UNCERTAIN)
-            .values(status=BATCH_SUBMITTED, message=CONFIRMED_MESSAGE)
+            .where(deliveries_t.c.id.in_(part), deliveries_t.c.status == BatchState.UNCERTAIN)
+            .values(status=BatchState.SUBMITTED, message=CONFIRMED_MESSAGE)
         )
     for send_id, batch_no in sorted({(d.send_id, d.batch_no) for d in uncertain}):
         still_open = exists().where(
             deliveries_t.c.send_id == send_id,
             deliveries_t.c.batch_no == batch_no,
-            deliveries_t.c.status == BATCH_UNCERTAIN,
+            deliveries_t.c.status == BatchState.UNCERTAIN,
         )
         conn.execute(
             update(batches_t)
             .where(
                 batches_t.c.send_id == send_id,
                 batches_t.c.number == batch_no,
-                batches_t.c.status == BATCH_UNCERTAIN,
+                batches_t.c.status == BatchState.UNCERTAIN,
                 ~still_open,
             )
-            .values(status=BATCH_SUBMITTED, message=CONFIRMED_MESSAGE, updated_at=now)
+            .values(status=BatchState.SUBMITTED, message=CONFIRMED_MESSAGE, updated_at=now)
         )
     return len(uncertain)
 

@@ -7,7 +7,9 @@ Definitions (what `newsletter report` prints):
   Delivery's *latest* outcome, so a deferral later delivered counts once, as delivered;
 - unique opens / clicks: Deliveries with at least one open / click by a person (opens by
   privacy proxies and clicks by link scanners are flagged as machines and left out);
-  open and click rates are of delivered, click-to-open is unique clicks / unique opens;
+  open and click rates are of delivered; for a transport that reports no deliveries (SMTP,
+  outbox) they are of submitted, and the report says so; click-to-open is unique clicks /
+  unique opens;
 - unsubscribes, complaints: Deliveries with such an event; top links: by unique clicks.
 """
 
@@ -20,10 +22,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from newsletter.audience.spreadsheet import SafeWriter
-from newsletter.errors import TrackingError
+from newsletter.errors import NotFound
 from newsletter.store import Store
 from newsletter.store.tables import (
-    BATCH_SUBMITTED,
+    BatchState,
     deliveries_t,
     events_t,
     outcomes_t,
@@ -32,6 +34,8 @@ from newsletter.store.tables import (
 from newsletter.tracking.events import BounceKind, EventType
 
 HOURS = 48
+#: Transports whose provider reports deliveries through events.
+PROVIDERS_REPORTING = frozenset({"sendgrid"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Report:
     issue: str
     list_name: str
     created_at: datetime
+    transport: str = ""
     recipients: int = 0
     submitted: int = 0
     delivered: int = 0
@@ -69,12 +74,22 @@ class Report:
         return self.bounced_hard + self.bounced_soft
 
     @property
+    def reports_deliveries(self) -> bool:
+        """Whether the provider tells what was delivered (SendGrid's events do; an SMTP relay
+        or the outbox say nothing after accepting a message)."""
+        return self.transport in PROVIDERS_REPORTING or self.delivered > 0
+
+    @property
+    def rate_base(self) -> int:
+        return self.delivered if self.reports_deliveries else self.submitted
+
+    @property
     def open_rate(self) -> float | None:
-        return _ratio(self.unique_opens, self.delivered)
+        return _ratio(self.unique_opens, self.rate_base)
 
     @property
     def click_rate(self) -> float | None:
-        return _ratio(self.unique_clicks, self.delivered)
+        return _ratio(self.unique_clicks, self.rate_base)
 
     @property
     def click_to_open_rate(self) -> float | None:
@@ -99,6 +114,8 @@ class Report:
             ("click-to-open rate", percent(self.click_to_open_rate)),
             ("unsubscribes", str(self.unsubscribes)),
             ("complaints", str(self.complaints)),
+            ("rates are of", "delivered" if self.reports_deliveries else
+             f"submitted ({self.transport or 'this transport'} reports no deliveries)"),
         ]
 
 
@@ -114,12 +131,13 @@ def build_report(store: Store, send_id: int, *, top: int = 10) -> Report:
     """The figures of Send ``send_id``; TrackingError when there is no such Send."""
     with store.engine.connect() as conn:
         send = conn.execute(
-            select(sends_t.c.issue_slug, sends_t.c.list_name, sends_t.c.created_at).where(
-                sends_t.c.id == send_id
-            )
+            select(
+                sends_t.c.issue_slug, sends_t.c.list_name, sends_t.c.created_at,
+                sends_t.c.transport,
+            ).where(sends_t.c.id == send_id)
         ).first()
         if send is None:
-            raise TrackingError(f"no send number {send_id}: see `newsletter sends list`")
+            raise NotFound(f"there is no send {send_id}")
         statuses: dict[str, int] = {
             str(row[0]): int(row[1])
             for row in conn.execute(
@@ -174,8 +192,9 @@ def build_report(store: Store, send_id: int, *, top: int = 10) -> Report:
         issue=send.issue_slug,
         list_name=send.list_name,
         created_at=start,
+        transport=send.transport,
         recipients=sum(statuses.values()),
-        submitted=statuses.get(BATCH_SUBMITTED, 0),
+        submitted=statuses.get(BatchState.SUBMITTED, 0),
         delivered=outcomes.get(("delivered", None), 0),
         deferred=outcomes.get(("deferred", None), 0),
         bounced_hard=outcomes.get(("bounced", BounceKind.HARD.value), 0),

@@ -21,7 +21,12 @@ from sqlalchemy import select
 
 from newsletter.delivery.own_links import untracked
 from newsletter.render.personalize import PersonalizationTemplate
-from newsletter.store.tables import SEND_DONE, ScheduledSend, Send, SendContent
+from newsletter.store.tables import (
+    ScheduledSend,
+    Send,
+    SendContent,
+    SendState,
+)
 from newsletter.web.context import SAFETY_HEADERS, WebContext, web
 from newsletter.web.errors import NotFound
 
@@ -58,7 +63,7 @@ def sent_entries(ctx: WebContext, *, kind: str | None = None) -> list[Entry]:
             SendContent.subject,
         )
         .join(SendContent, SendContent.send_id == Send.id)
-        .where(Send.status == SEND_DONE)
+        .where(Send.status == SendState.DONE)
         .order_by(Send.id.desc())
     )
     if kind is not None:

@@ -34,7 +34,8 @@ def test_import_twice_unsubscribe_and_reimport(
 ) -> None:
     path = str(workspace.subscribers_dir / "infolettre.csv")
     assert cli(workspace, "db", "upgrade") == 0
-    assert cli(workspace, "subscribers", "import", path, "--list", "infolettre") == 0
+    assert cli(workspace, "subscribers", "import", path, "--list", "infolettre",
+               "--create-list") == 0  # fmt: skip
     first = capsys.readouterr().out
     assert "300" in first and "list 'infolettre' created" in first
     assert cli(workspace, "subscribers", "import", path, "--list", "infolettre") == 0
@@ -52,7 +53,7 @@ def test_bad_file_exits_2_with_lines_and_imports_nothing(
     workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli(workspace, "subscribers", "import", str(FIXTURES / "bad-rows.csv"),
-               "--list", "infolettre") == 2  # fmt: skip
+               "--list", "infolettre", "--create-list") == 2  # fmt: skip
     captured = capsys.readouterr()
     assert "bad-rows.csv:3" in captured.err and "not-an-address" in captured.out
     assert cli(workspace, "lists", "list") == 0
@@ -61,7 +62,7 @@ def test_bad_file_exits_2_with_lines_and_imports_nothing(
 
 def test_export_for_excel_and_segments(workspace: Workspace, tmp_path: Path) -> None:
     cli(workspace, "subscribers", "import", str(workspace.subscribers_dir / "presse.csv"),
-        "--list", "presse")  # fmt: skip
+        "--list", "presse", "--create-list")  # fmt: skip
     assert cli(workspace, "segments", "create", "radio", "--list", "presse",
                "--contains", "outlet=radio") == 0  # fmt: skip
     out = tmp_path / "radio.csv"

@@ -165,7 +165,7 @@ def test_the_import_command_takes_the_encoding(
 ) -> None:  # fmt: skip
     content = "courriel,nom\na@example.org,Lévesque\n".encode() + b"b@example.org,\xe9\n"
     path = _file(tmp_path, content)
-    args = ("subscribers", "import", str(path), "--list", "presse")
+    args = ("subscribers", "import", str(path), "--list", "presse", "--create-list")
     assert _cli(workspace, db_url, monkeypatch, *args) == 2
     assert "liste.csv:3:" in capsys.readouterr().err
     assert _cli(workspace, db_url, monkeypatch, *args, "--encoding", "cp1252") == 0

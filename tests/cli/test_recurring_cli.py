@@ -12,8 +12,8 @@ from newsletter import app as wiring
 from newsletter.cli import console, run
 from newsletter.config import Workspace
 from newsletter.schedule import recurring, service
-from newsletter.schedule.times import zone
 from newsletter.store import open_workspace_store
+from newsletter.times import zone
 from tests.cli.test_schedule_cli import _ws
 from tests.schedule.test_recurring import make_template
 

@@ -61,5 +61,5 @@ def test_report_of_an_unknown_send_is_a_clear_error(
     monkeypatch.setenv("NEWSLETTER_DATABASE_URL", db_url)
     monkeypatch.chdir(workspace.root)
     assert run(["report", "42", "--csv", str(tmp_path / "x.csv")]) != 0
-    assert "no send number 42" in capsys.readouterr().err
+    assert "there is no send 42" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()

@@ -8,8 +8,8 @@ import pytest
 
 from newsletter.cli import console, run
 from newsletter.config import Workspace
-from newsletter.schedule.times import parse_at, zone
 from newsletter.store import open_workspace_store
+from newsletter.times import parse_at, zone
 from tests.delivery.ledger_fixtures import populate
 
 COMMUNIQUE = "issues/2017-05-30-communique-alena.yaml"

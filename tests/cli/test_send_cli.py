@@ -90,7 +90,8 @@ def test_send_to_a_list_then_manage_it(
 ) -> None:
     root = str(workspace.root)
     subscribers = str(workspace.subscribers_dir / "presse.csv")
-    assert run(["-w", root, "subscribers", "import", subscribers, "--list", "presse"]) == 0
+    assert run(["-w", root, "subscribers", "import", subscribers, "--list", "presse",
+                "--create-list"]) == 0
     issue = str(workspace.root / COMMUNIQUE)
     assert run(["-w", root, "send", issue, "--list", "presse", "--transport", "outbox"]) == 0
     out = capsys.readouterr().out

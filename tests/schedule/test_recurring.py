@@ -14,7 +14,7 @@ from newsletter.config import Workspace
 from newsletter.content.drafts import load_template
 from newsletter.content.issues import load_issue
 from newsletter.delivery.worker.runner import Worker
-from newsletter.errors import IssueFileError, ScheduleError
+from newsletter.errors import Conflict, IssueFileError, ScheduleError
 from newsletter.schedule import recurring, service
 from newsletter.store import Store
 from newsletter.store.tables import ScheduledSend, Send
@@ -87,10 +87,10 @@ def test_a_firing_holds_a_draft_of_the_latest_articles_and_approve_sends_it_once
     approved = recurring.approve(store, site, lambda _n: memory, slug,
                                  grace=timedelta(hours=1), now=later)  # fmt: skip
     assert approved.status == "started" and approved.send_id is not None
-    with pytest.raises(ScheduleError, match=r"is started, send .*never sent twice"):
+    with pytest.raises(Conflict, match=r"is started, send .*never sent twice"):
         recurring.approve(store, site, lambda _n: memory, slug, grace=timedelta(hours=1),
                           now=later)  # fmt: skip
-    with pytest.raises(ScheduleError, match="not awaiting approval"):
+    with pytest.raises(Conflict, match="not awaiting approval"):
         recurring.reject(store, slug)
     (send,) = _sends(store)
     assert send.issue_slug == slug
@@ -113,7 +113,7 @@ def test_auto_sends_at_once_and_a_rejected_draft_never_goes(
     slug = "infolettre-hebdo-2025-05-05-1200"
     assert recurring.get_draft(store, slug).status == "awaiting-approval"
     recurring.reject(store, slug)
-    with pytest.raises(ScheduleError, match="is rejected"):
+    with pytest.raises(Conflict, match="is rejected"):
         recurring.approve(store, site, lambda _n: memory, slug, grace=timedelta(hours=1))
     assert len(_sends(store)) == 1
 

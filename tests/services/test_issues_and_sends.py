@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,35 @@ def test_an_author_may_test_send_but_not_send(core: Core, memory: MemoryTranspor
     with pytest.raises(Forbidden, match="may not send"):
         sends.start(core, author, saved.slug, list_name="infolettre")
     assert len(memory.messages) == 2
+
+
+def test_a_recurring_draft_is_an_issue_revision_approved_by_a_person(
+    core: Core, memory: MemoryTransport
+) -> None:
+    from newsletter.schedule import recurring
+    from newsletter.services import schedules
+    from tests.schedule.test_recurring import BEFORE, FIRING, make_template
+
+    template = make_template(core.workspace)
+    request = recurring.RecurringRequest(
+        template, "0 12 * * 1", "America/Toronto", "presse", None, "memory", recurring.APPROVE
+    )
+    record = recurring.create(core.store, core.workspace, request, now=BEFORE)
+    firing = recurring.fire(core.store, core.workspace, core.transports, record.id,
+                            grace=timedelta(hours=1), now=FIRING,
+                            drafts=schedules.StoredDrafts(core))  # fmt: skip
+    assert firing.status == "awaiting-approval"
+    slug = "infolettre-hebdo-2025-05-05"
+    held = issues.show(core, ME, slug).issue
+    assert (held.status, held.approved_revision) == ("awaiting-approval", None)
+    editor = Actor("bob@example.org", Role.EDITOR)
+    draft = schedules.approve_draft(core, editor, slug)
+    assert draft.send_id is not None
+    assert issues.show(core, ME, slug).issue.approved_revision == 1
+    status = sends.drive(core, draft.send_id)
+    assert status.count("submitted") == 4 and len(memory.messages) == 4
+    with pytest.raises(Conflict):
+        schedules.approve_draft(core, editor, slug)
+    saved_by = {(e.actor, e.action) for e in audit.entries(core, ME, object_id=slug)}
+    assert {("scheduler", "issue.save"), (editor.name, "issue.approve"),
+            (editor.name, "draft.approve")} <= saved_by  # fmt: skip

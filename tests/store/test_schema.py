@@ -12,7 +12,7 @@ from newsletter.errors import SchemaError
 from newsletter.store import Store, open_store, schema
 from newsletter.store.engine import make_engine
 from newsletter.store.scratch import scratch_schema
-from newsletter.store.tables import MailingList
+from newsletter.store.tables import IssueRecord, MailingList, Send, Subscriber
 from tests.store.conftest import postgres_base_url
 
 
@@ -85,3 +85,46 @@ def test_naive_times_are_rejected(store: Store) -> None:
     with pytest.raises(Exception, match="naive datetime"), store.session() as session:
         session.add(MailingList(name="x", title="", created_at=datetime(2026, 1, 1)))
         session.flush()
+
+
+def test_a_store_of_the_previous_release_upgrades_with_its_data(db_url: str) -> None:
+    """A store made by migrations 0001-0005 (the previous release), with a subscriber, a list
+    and a finished send, upgrades to the head and keeps them all."""
+    engine = make_engine(db_url)
+    schema.upgrade(engine, "0005")
+    moment = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+    when: object = moment if engine.dialect.name != "sqlite" else "2026-11-01 10:00:00.000000"
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO lists (id, name, title, created_at) VALUES (1, 'infolettre', '', :t)"
+        ), {"t": when})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO subscribers (id, email, address_hash, first_name, last_name, language,"
+            " organisation, outlet, beat, region, phone, attributes, created_at, updated_at)"
+            " VALUES (1, 'ancien@example.org', :h, 'Élise', '', 'fr', '', '', '', '', '', '{}',"
+            " :t, :t)"
+        ), {"h": "a" * 64, "t": when})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO sends (id, issue_slug, issue_kind, issue_file, list_id, list_name,"
+            " segment_name, transport, sender, status, reason, consecutive_errors, recipients,"
+            " created_at, finished_at) VALUES (7, 'ancien-numero', 'infolettre',"
+            " 'issues/ancien.yaml', 1, 'infolettre', NULL, 'outbox', '{}', 'done', '', 0, 1,"
+            " :t, :t)"
+        ), {"t": when})  # fmt: skip
+    schema.upgrade(engine)
+    engine.dispose()
+    opened = open_store(db_url)
+    try:
+        assert schema.status(opened.engine).up_to_date
+        with opened.session() as session:
+            send = session.get(Send, 7)
+            assert send is not None
+            assert (send.issue_slug, send.status, send.revision_id) == ("ancien-numero", "done",
+                                                                         None)  # fmt: skip
+            assert send.created_at == moment
+            person = session.scalars(select(Subscriber)).one()
+            assert (person.email, person.first_name) == ("ancien@example.org", "Élise")
+            assert session.scalars(select(MailingList.name)).all() == ["infolettre"]
+            assert session.scalars(select(IssueRecord)).all() == []
+    finally:
+        opened.close()

@@ -16,14 +16,8 @@ from newsletter.delivery.ledger.claims import write_transaction
 from newsletter.errors import Conflict, NotFound
 from newsletter.store import Store
 from newsletter.store.tables import (
-    BATCH_CANCELLED,
-    BATCH_FAILED,
-    BATCH_PENDING,
-    BATCH_UNCERTAIN,
-    SEND_CANCELLED,
-    SEND_DONE,
-    SEND_PAUSED,
-    SEND_RUNNING,
+    BatchState,
+    SendState,
     batches_t,
     deliveries_t,
     sends_t,
@@ -99,7 +93,7 @@ def _status(conn: Connection, send_id: int, *, detail: bool) -> SendStatus:
             UncertainBatch(r.number, r.size, r.message or "")
             for r in conn.execute(
                 select(batches_t.c.number, batches_t.c.size, batches_t.c.message)
-                .where(batches_t.c.send_id == send_id, batches_t.c.status == BATCH_UNCERTAIN)
+                .where(batches_t.c.send_id == send_id, batches_t.c.status == BatchState.UNCERTAIN)
                 .order_by(batches_t.c.number)
             )
         )
@@ -135,46 +129,48 @@ def _require(conn: Connection, send_id: int, allowed: Sequence[str], action: str
 def pause(store: Store, send_id: int, reason: str = "paused by a person") -> None:
     """Stop claiming this Send's Batches; those in flight finish."""
     with write_transaction(store) as conn:
-        _require(conn, send_id, (SEND_RUNNING,), "paused")
+        _require(conn, send_id, (SendState.RUNNING,), "paused")
         conn.execute(
-            update(sends_t).where(sends_t.c.id == send_id).values(status=SEND_PAUSED, reason=reason)
+            update(sends_t)
+            .where(sends_t.c.id == send_id)
+            .values(status=SendState.PAUSED, reason=reason)
         )
 
 
 def resume(store: Store, send_id: int) -> None:
     """Let workers claim this Send's pending Batches again; the error count starts over."""
     with write_transaction(store) as conn:
-        _require(conn, send_id, (SEND_PAUSED,), "resumed")
+        _require(conn, send_id, (SendState.PAUSED,), "resumed")
         _reopen(conn, send_id)
 
 
 def cancel(store: Store, send_id: int) -> int:
     """Cancel the Batches not yet claimed; return how many Deliveries will not go out."""
     with write_transaction(store) as conn:
-        _require(conn, send_id, (SEND_RUNNING, SEND_PAUSED), "cancelled")
+        _require(conn, send_id, (SendState.RUNNING, SendState.PAUSED), "cancelled")
         left = conn.execute(
             update(deliveries_t)
             .where(
                 deliveries_t.c.send_id == send_id,
-                deliveries_t.c.status == BATCH_PENDING,
+                deliveries_t.c.status == BatchState.PENDING,
                 # Not those of a Batch in flight: its answer will say what became of them.
                 deliveries_t.c.batch_no.in_(
                     select(batches_t.c.number).where(
-                        batches_t.c.send_id == send_id, batches_t.c.status == BATCH_PENDING
+                        batches_t.c.send_id == send_id, batches_t.c.status == BatchState.PENDING
                     )
                 ),
             )
-            .values(status=BATCH_CANCELLED)
+            .values(status=BatchState.CANCELLED)
         ).rowcount
         conn.execute(
             update(batches_t)
-            .where(batches_t.c.send_id == send_id, batches_t.c.status == BATCH_PENDING)
-            .values(status=BATCH_CANCELLED, updated_at=datetime.now(UTC))
+            .where(batches_t.c.send_id == send_id, batches_t.c.status == BatchState.PENDING)
+            .values(status=BatchState.CANCELLED, updated_at=datetime.now(UTC))
         )
         conn.execute(
             update(sends_t)
             .where(sends_t.c.id == send_id)
-            .values(status=SEND_CANCELLED, finished_at=datetime.now(UTC))
+            .values(status=SendState.CANCELLED, finished_at=datetime.now(UTC))
         )
         return int(left or 0)
 
@@ -186,17 +182,17 @@ def retry_failed(store: Store, send_id: int) -> int:
     worker checks suppressions again before submitting, so a hard bounce that was suppressed
     meanwhile is skipped.
     """
-    return _requeue(store, send_id, BATCH_FAILED, "retried")
+    return _requeue(store, send_id, BatchState.FAILED, "retried")
 
 
 def resend_uncertain(store: Store, send_id: int) -> int:
     """Put uncertain Batches back in line: a person accepts that some may get it twice."""
-    return _requeue(store, send_id, BATCH_UNCERTAIN, "resent")
+    return _requeue(store, send_id, BatchState.UNCERTAIN, "resent")
 
 
 def _requeue(store: Store, send_id: int, state: str, action: str) -> int:
     with write_transaction(store) as conn:
-        _require(conn, send_id, (SEND_RUNNING, SEND_PAUSED, SEND_DONE), action)
+        _require(conn, send_id, (SendState.RUNNING, SendState.PAUSED, SendState.DONE), action)
         numbers = list(
             conn.execute(
                 select(batches_t.c.number).where(
@@ -213,7 +209,9 @@ def _requeue(store: Store, send_id: int, state: str, action: str) -> int:
             )
             moved += int(
                 conn.execute(
-                    update(deliveries_t).where(*where).values(status=BATCH_PENDING, message=None)
+                    update(deliveries_t)
+                    .where(*where)
+                    .values(status=BatchState.PENDING, message=None)
                 ).rowcount
                 or 0
             )
@@ -223,7 +221,7 @@ def _requeue(store: Store, send_id: int, state: str, action: str) -> int:
             update(batches_t)
             .where(batches_t.c.send_id == send_id, batches_t.c.status == state)
             .values(
-                status=BATCH_PENDING,
+                status=BatchState.PENDING,
                 claimed_by=None,
                 claimed_at=None,
                 not_before=None,
@@ -239,5 +237,5 @@ def _reopen(conn: Connection, send_id: int) -> None:
     conn.execute(
         update(sends_t)
         .where(sends_t.c.id == send_id)
-        .values(status=SEND_RUNNING, reason="", consecutive_errors=0, finished_at=None)
+        .values(status=SendState.RUNNING, reason="", consecutive_errors=0, finished_at=None)
     )

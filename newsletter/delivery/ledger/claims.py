@@ -23,14 +23,8 @@ from newsletter.delivery.ledger.split import record_partial
 from newsletter.delivery.result import BatchResult, Outcome
 from newsletter.store import Store
 from newsletter.store.tables import (
-    BATCH_FAILED,
-    BATCH_PENDING,
-    BATCH_SUBMITTED,
-    BATCH_SUBMITTING,
-    BATCH_UNCERTAIN,
-    SEND_DONE,
-    SEND_PAUSED,
-    SEND_RUNNING,
+    BatchState,
+    SendState,
     batches_t,
     deliveries_t,
     sends_t,
@@ -81,8 +75,8 @@ def claim_batch(
             )
             .join(sends_t, sends_t.c.id == batches_t.c.send_id)
             .where(
-                batches_t.c.status == BATCH_PENDING,
-                sends_t.c.status == SEND_RUNNING,
+                batches_t.c.status == BatchState.PENDING,
+                sends_t.c.status == SendState.RUNNING,
                 or_(batches_t.c.not_before.is_(None), batches_t.c.not_before <= moment),
             )
             .order_by(batches_t.c.id)
@@ -97,9 +91,9 @@ def claim_batch(
             return None
         changed = conn.execute(
             update(batches_t)
-            .where(batches_t.c.id == row.id, batches_t.c.status == BATCH_PENDING)
+            .where(batches_t.c.id == row.id, batches_t.c.status == BatchState.PENDING)
             .values(
-                status=BATCH_SUBMITTING,
+                status=BatchState.SUBMITTING,
                 claimed_by=worker,
                 claimed_at=moment,
                 attempts=batches_t.c.attempts + 1,
@@ -119,17 +113,19 @@ def next_due(store: Store, *, send_id: int | None = None) -> datetime | bool | N
         base = (
             select(func.min(batches_t.c.not_before), func.count())
             .join(sends_t, sends_t.c.id == batches_t.c.send_id)
-            .where(sends_t.c.status == SEND_RUNNING)
+            .where(sends_t.c.status == SendState.RUNNING)
         )
         if send_id is not None:
             base = base.where(batches_t.c.send_id == send_id)
-        pending = conn.execute(base.where(batches_t.c.status == BATCH_PENDING)).one()
+        pending = conn.execute(base.where(batches_t.c.status == BatchState.PENDING)).one()
         if pending[1]:
             undated = conn.execute(
-                base.where(batches_t.c.status == BATCH_PENDING, batches_t.c.not_before.is_(None))
+                base.where(
+                    batches_t.c.status == BatchState.PENDING, batches_t.c.not_before.is_(None)
+                )
             ).one()[1]
             return True if undated else pending[0]
-        in_flight = conn.execute(base.where(batches_t.c.status == BATCH_SUBMITTING)).one()[1]
+        in_flight = conn.execute(base.where(batches_t.c.status == BatchState.SUBMITTING)).one()[1]
         return True if in_flight else None
 
 
@@ -147,7 +143,7 @@ def recover_stale(
     """
     moment = now or datetime.now(UTC)
     with write_transaction(store) as conn:
-        condition = batches_t.c.status == BATCH_SUBMITTING
+        condition = batches_t.c.status == BatchState.SUBMITTING
         if older_than is not None:
             condition = and_(condition, batches_t.c.claimed_at < older_than)
         stale = conn.execute(select(batches_t.c.send_id, batches_t.c.number).where(condition)).all()
@@ -157,16 +153,16 @@ def recover_stale(
                 .where(
                     deliveries_t.c.send_id == send_id,
                     deliveries_t.c.batch_no == number,
-                    deliveries_t.c.status == BATCH_PENDING,
+                    deliveries_t.c.status == BatchState.PENDING,
                 )
-                .values(status=BATCH_UNCERTAIN)
+                .values(status=BatchState.UNCERTAIN)
             )
             checkpoint("recovery-mid-transaction")
         conn.execute(
             update(batches_t)
             .where(condition)
             .values(
-                status=BATCH_UNCERTAIN,
+                status=BatchState.UNCERTAIN,
                 message="found in submitting: the worker holding it stopped mid-call",
                 updated_at=moment,
             )
@@ -193,7 +189,7 @@ def record_result(
             select(batches_t.c.id).where(
                 batches_t.c.id == claim.batch_id,
                 batches_t.c.claimed_by == claim.worker,
-                batches_t.c.status.in_((BATCH_SUBMITTING, BATCH_UNCERTAIN)),
+                batches_t.c.status.in_((BatchState.SUBMITTING, BatchState.UNCERTAIN)),
             )
         ).first()
         if mine is None:
@@ -203,17 +199,17 @@ def record_result(
             status = record_partial(conn, claim, result, retry_at=retry_at, now=moment)
         elif outcome is Outcome.CONFIGURATION:
             # Not this batch's fault: put it back untried and stop the Send with the reason.
-            _set_batch(conn, claim, BATCH_PENDING, result.message, moment, attempts_back=True)
+            _set_batch(conn, claim, BatchState.PENDING, result.message, moment, attempts_back=True)
             _pause(conn, claim.send_id, result.message)
-            status = BATCH_PENDING
+            status = BatchState.PENDING
         elif outcome is Outcome.RETRY and claim.attempts < max_attempts:
-            _set_batch(conn, claim, BATCH_PENDING, result.message, moment, not_before=retry_at)
-            status = BATCH_PENDING
+            _set_batch(conn, claim, BatchState.PENDING, result.message, moment, not_before=retry_at)
+            status = BatchState.PENDING
         else:
             status = {
-                Outcome.SUBMITTED: BATCH_SUBMITTED,
-                Outcome.UNCERTAIN: BATCH_UNCERTAIN,
-            }.get(outcome, BATCH_FAILED)
+                Outcome.SUBMITTED: BatchState.SUBMITTED,
+                Outcome.UNCERTAIN: BatchState.UNCERTAIN,
+            }.get(outcome, BatchState.FAILED)
             message = result.message
             if outcome is Outcome.RETRY:
                 message = f"gave up after {claim.attempts} attempts: {message}"
@@ -225,11 +221,11 @@ def record_result(
                     deliveries_t.c.send_id == claim.send_id,
                     deliveries_t.c.batch_no == claim.number,
                     # uncertain too: a recovery may have run while this answer was on its way
-                    deliveries_t.c.status.in_((BATCH_PENDING, BATCH_UNCERTAIN)),
+                    deliveries_t.c.status.in_((BatchState.PENDING, BatchState.UNCERTAIN)),
                 )
                 .values(
                     status=status,
-                    message=None if status == BATCH_SUBMITTED else message[:2000],
+                    message=None if status == BatchState.SUBMITTED else message[:2000],
                     provider_message_id=result.provider_message_id or None,
                 )
             )
@@ -262,7 +258,7 @@ def _set_batch(
     }
     if provider:
         values["provider_message_id"] = provider
-    if status == BATCH_PENDING:
+    if status == BatchState.PENDING:
         values["claimed_by"] = None
         values["claimed_at"] = None
     if attempts_back:
@@ -273,8 +269,8 @@ def _set_batch(
 def _pause(conn: Connection, send_id: int, reason: str) -> None:
     conn.execute(
         update(sends_t)
-        .where(sends_t.c.id == send_id, sends_t.c.status == SEND_RUNNING)
-        .values(status=SEND_PAUSED, reason=reason[:2000])
+        .where(sends_t.c.id == send_id, sends_t.c.status == SendState.RUNNING)
+        .values(status=SendState.PAUSED, reason=reason[:2000])
     )
 
 
@@ -282,7 +278,7 @@ def _count_errors(
     conn: Connection, send_id: int, result: BatchResult, status: str, max_errors: int
 ) -> None:
     """Errors in a row pause the Send; a rate limit (429) is the provider pacing us, not one."""
-    if status == BATCH_SUBMITTED:
+    if status == BatchState.SUBMITTED:
         conn.execute(
             update(sends_t)
             .where(sends_t.c.id == send_id, sends_t.c.consecutive_errors != 0)
@@ -311,7 +307,7 @@ def finish_idle_sends(store: Store, *, send_id: int | None = None) -> None:
     """Finish running Sends with no Batch left to submit: those whose last Batch was recorded
     or recovered by a process that stopped before it could finish the Send itself."""
     with write_transaction(store) as conn:
-        running = select(sends_t.c.id).where(sends_t.c.status == SEND_RUNNING)
+        running = select(sends_t.c.id).where(sends_t.c.status == SendState.RUNNING)
         if send_id is not None:
             running = running.where(sends_t.c.id == send_id)
         for found in conn.scalars(running).all():
@@ -324,12 +320,12 @@ def _finish_if_done(conn: Connection, send_id: int, now: datetime) -> None:
         .select_from(batches_t)
         .where(
             batches_t.c.send_id == send_id,
-            batches_t.c.status.in_((BATCH_PENDING, BATCH_SUBMITTING)),
+            batches_t.c.status.in_((BatchState.PENDING, BatchState.SUBMITTING)),
         )
     ).scalar_one()
     if left == 0:
         conn.execute(
             update(sends_t)
-            .where(sends_t.c.id == send_id, sends_t.c.status == SEND_RUNNING)
-            .values(status=SEND_DONE, finished_at=now)
+            .where(sends_t.c.id == send_id, sends_t.c.status == SendState.RUNNING)
+            .values(status=SendState.DONE, finished_at=now)
         )

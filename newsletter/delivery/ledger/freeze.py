@@ -25,11 +25,11 @@ from newsletter.delivery.message import Attachment, Sender
 from newsletter.errors import DeliveryError
 from newsletter.store import Store
 from newsletter.store.tables import (
-    BATCH_PENDING,
-    SEND_RUNNING,
+    BatchState,
     Send,
     SendAttachment,
     SendContent,
+    SendState,
     batches_t,
     deliveries_t,
 )
@@ -125,7 +125,7 @@ def create_send(
             segment_name=plan.segment_name,
             transport=plan.transport,
             sender=sender_record(plan.sender),
-            status=SEND_RUNNING,
+            status=SendState.RUNNING,
             reason="",
             consecutive_errors=0,
             recipients=0,
@@ -228,7 +228,7 @@ def _freeze_audience(session: Session, send_id: int, plan: SendPlan, now: dateti
         eligible.c.email,
         func.coalesce(eligible.c.first_name, ""),
         language,
-        literal(BATCH_PENDING),
+        literal(BatchState.PENDING),
     )
     session.execute(
         insert(deliveries_t).from_select(
@@ -246,7 +246,7 @@ def _cut_batches(session: Session, send_id: int) -> None:
             deliveries_t.c.batch_no,
             func.min(deliveries_t.c.language),
             func.count(),
-            literal(BATCH_PENDING),
+            literal(BatchState.PENDING),
             literal(0),
         )
         .where(deliveries_t.c.send_id == send_id)

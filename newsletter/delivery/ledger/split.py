@@ -15,10 +15,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from newsletter.delivery.ledger.claim import Claim
 from newsletter.delivery.result import BatchResult, Outcome, RecipientResult
 from newsletter.store.tables import (
-    BATCH_FAILED,
-    BATCH_PENDING,
-    BATCH_SUBMITTED,
-    BATCH_UNCERTAIN,
+    BatchState,
     batches_t,
     deliveries_t,
     sends_t,
@@ -29,7 +26,10 @@ _BY_ID = (
     .where(
         deliveries_t.c.id == bindparam("b_id"),
         # or_, not in_: an expanding IN cannot run as executemany
-        or_(deliveries_t.c.status == BATCH_PENDING, deliveries_t.c.status == BATCH_UNCERTAIN),
+        or_(
+            deliveries_t.c.status == BatchState.PENDING,
+            deliveries_t.c.status == BatchState.UNCERTAIN,
+        ),
     )
     .values(
         status=bindparam("b_status"),
@@ -47,7 +47,8 @@ def record_partial(
     for item in result.recipients:
         if item.delivery_id.isdigit():
             groups[item.outcome].append(item)
-    for outcome, status in ((Outcome.SUBMITTED, BATCH_SUBMITTED), (Outcome.FAILED, BATCH_FAILED)):
+    pairs = ((Outcome.SUBMITTED, BatchState.SUBMITTED), (Outcome.FAILED, BatchState.FAILED))
+    for outcome, status in pairs:
         if groups[outcome]:
             conn.execute(
                 _BY_ID,
@@ -67,21 +68,21 @@ def record_partial(
         conn.execute(
             _BY_ID,
             [
-                {"b_id": int(i.delivery_id), "b_status": BATCH_FAILED, "b_message": i.message,
+                {"b_id": int(i.delivery_id), "b_status": BatchState.FAILED, "b_message": i.message,
                  "b_provider": None}
                 for i in groups[Outcome.CONFIGURATION]
             ],
         )  # fmt: skip
     moved = []
     for outcome, status, not_before in (
-        (Outcome.RETRY, BATCH_PENDING, retry_at),
-        (Outcome.UNCERTAIN, BATCH_UNCERTAIN, None),
+        (Outcome.RETRY, BatchState.PENDING, retry_at),
+        (Outcome.UNCERTAIN, BatchState.UNCERTAIN, None),
     ):
         if groups[outcome]:
             number = _split(conn, claim, groups[outcome], status, not_before, now)
             moved.append(f"{len(groups[outcome])} moved to batch {number} ({status})")
     submitted = len(groups[Outcome.SUBMITTED])
-    own = BATCH_SUBMITTED if submitted else BATCH_FAILED
+    own = BatchState.SUBMITTED if submitted else BatchState.FAILED
     summary = f"{submitted} submitted, {len(failed_too)} failed"
     if moved:
         summary += "; " + "; ".join(moved)
@@ -138,7 +139,7 @@ def _split(
         .where(deliveries_t.c.id == bindparam("b_id"))
         .values(
             batch_no=number,
-            status=BATCH_PENDING if status == BATCH_PENDING else BATCH_UNCERTAIN,
+            status=BatchState.PENDING if status == BatchState.PENDING else BatchState.UNCERTAIN,
         ),
         [{"b_id": int(i.delivery_id)} for i in items],
     )

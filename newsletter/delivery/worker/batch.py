@@ -37,9 +37,9 @@ from newsletter.errors import DeliveryError
 from newsletter.render.personalize import TRACKING_FIELD, PersonalizationTemplate
 from newsletter.store import Store
 from newsletter.store.tables import (
-    BATCH_PENDING,
-    DELIVERY_SKIPPED,
     SUBSCRIBED,
+    BatchState,
+    DeliveryState,
     Membership,
     Subscriber,
     Suppression,
@@ -141,7 +141,7 @@ def load_recipients(
         .where(
             deliveries_t.c.send_id == claim.send_id,
             deliveries_t.c.batch_no == claim.number,
-            deliveries_t.c.status == BATCH_PENDING,
+            deliveries_t.c.status == BatchState.PENDING,
         )
         .order_by(deliveries_t.c.id)
     )
@@ -183,8 +183,11 @@ def load_recipients(
             for delivery_id, reason in skipped.items():
                 conn.execute(
                     update(deliveries_t)
-                    .where(deliveries_t.c.id == delivery_id, deliveries_t.c.status == BATCH_PENDING)
-                    .values(status=DELIVERY_SKIPPED, message=reason)
+                    .where(
+                        deliveries_t.c.id == delivery_id,
+                        deliveries_t.c.status == BatchState.PENDING,
+                    )
+                    .values(status=DeliveryState.SKIPPED, message=reason)
                 )
     return recipients
 
