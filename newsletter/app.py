@@ -31,23 +31,6 @@ from newsletter.testing.memory import MemoryTransport
 log = logging.getLogger(__name__)
 
 
-@contextmanager
-def workspace_store(workspace: Workspace, *, upgrade: bool = False) -> Iterator[Store]:
-    """The workspace's store, closed afterwards; ``upgrade`` brings its schema to the head
-    first (the demo does, on its own SQLite file)."""
-    if upgrade:
-        engine = open_engine(database_url(workspace))
-        try:
-            store_schema.upgrade(engine)
-        finally:
-            engine.dispose()
-    store = open_workspace_store(workspace)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 def transport(workspace: Workspace, name: str | None = None) -> Transport:
     """The transport ``name`` (default: the configured one); "memory" is the tests' own."""
     if (name or workspace.settings.transport) == "memory":
@@ -87,6 +70,14 @@ def worker(workspace: Workspace, store: Store) -> Worker:
                   checkpoints=Checkpoints.from_env())  # fmt: skip
 
 
+def _upgrade(workspace: Workspace) -> None:
+    engine = open_engine(database_url(workspace))
+    try:
+        store_schema.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
 def open_core(
     workspace: Workspace,
     *,
@@ -98,11 +89,7 @@ def open_core(
     signer, worker settings, clock and the fault hook of the reliability tests. ``transport``
     replaces every transport (tests hand in a memory transport)."""
     if upgrade:
-        engine = open_engine(database_url(workspace))
-        try:
-            store_schema.upgrade(engine)
-        finally:
-            engine.dispose()
+        _upgrade(workspace)
     factory = transport_factory(workspace)
     if transport is not None:
         given = transport

@@ -10,6 +10,7 @@ that rendering: sends and schedules go out from an approved revision, never from
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -104,14 +105,9 @@ class IssueDetail:
 def import_file(core: Core, actor: Actor, path: Path) -> Saved:
     """Save the issue file at ``path`` as a revision (nothing new when the document is the same
     as the latest revision)."""
-    with audited(core, actor, "issue.import", "issue", path.name) as entry:
-        actor.require(Permission.COMPOSE)
-        text = read_issue_file(path)
-        saved = _save(core, actor, text, name=str(path), base_dir=path.resolve().parent,
-                      origin=f"import of {path.name}")  # fmt: skip
-        entry.object_id = saved.slug
-        entry.detail = _saved_detail(saved)
-    return saved
+    return _audited_save(core, actor, "issue.import", lambda: read_issue_file(path),
+                         name=str(path), base_dir=path.resolve().parent,
+                         origin=f"import of {path.name}")  # fmt: skip
 
 
 def save_document(
@@ -125,9 +121,24 @@ def save_document(
     status: str = REVISION_DRAFT,
 ) -> Saved:
     """Save a document written elsewhere (the studio, a recurring schedule's draft)."""
-    with audited(core, actor, "issue.save", "issue", name) as entry:
+    return _audited_save(core, actor, "issue.save", lambda: text, name=name, base_dir=base_dir,
+                         origin=origin, status=status)  # fmt: skip
+
+
+def _audited_save(
+    core: Core,
+    actor: Actor,
+    action: str,
+    read: Callable[[], str],
+    *,
+    name: str,
+    base_dir: Path | None,
+    origin: str,
+    status: str = REVISION_DRAFT,
+) -> Saved:
+    with audited(core, actor, action, "issue", Path(name).name) as entry:
         actor.require(Permission.COMPOSE)
-        saved = _save(core, actor, text, name=name, base_dir=base_dir, origin=origin,
+        saved = _save(core, actor, read(), name=name, base_dir=base_dir, origin=origin,
                       status=status)  # fmt: skip
         entry.object_id = saved.slug
         entry.detail = _saved_detail(saved)
