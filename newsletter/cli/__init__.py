@@ -38,6 +38,7 @@ FIELD_OPTIONS = {
     "kind": "--kind",
     "consent_date": "--consent-date",
     "source": "--source",
+    "role": "--role",
 }
 
 app = typer.Typer(
@@ -140,9 +141,11 @@ from newsletter.cli import (  # noqa: E402, F401
     commands_content,
     commands_delivery,
     commands_drafts,
+    commands_events,
     commands_issues,
     commands_lists,
     commands_report,
     commands_schedule,
+    commands_users,
     commands_web,
 )

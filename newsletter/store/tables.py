@@ -352,6 +352,27 @@ class TrackingEvent(Base):
     received_at: Mapped[datetime]
 
 
+class QuarantinedEvent(Base):
+    """A provider event that could not be stored as a TrackingEvent (malformed, a NUL character,
+    a number of thousands of digits), kept as received, as JSON text, with the reason.
+
+    ``(provider, digest)`` is unique (SHA-256 of the text): a replayed body adds nothing.
+    """
+
+    __tablename__ = "quarantined_events"
+    __table_args__ = (
+        UniqueConstraint("provider", "digest", name="uq_quarantined_events_digest"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime]
+    position: Mapped[int] = mapped_column(Integer)  # the event's place in its body
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+
+
 class DeliveryOutcome(Base):
     """What the provider last said of a Delivery (delivered, deferred, bounced, dropped).
 
@@ -536,6 +557,59 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+# --- the studio: users and their sessions (0008) ----------------------------------------------
+
+
+class StudioUser(Base):
+    """A member of the team who works in the studio; ``role`` is author, editor or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(8))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class StudioSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is kept, so a
+    copy of the database opens no session."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user", "user_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # the absolute end, whatever the activity
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, kept a short while to slow down guessing per account and address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_account", "account", "at"),
+        Index("ix_login_attempts_ip", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime]
+    account: Mapped[str] = mapped_column(String(320))
+    ip: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 # The same tables for SQLAlchemy Core statements (bulk inserts, INSERT ... SELECT, upserts).
 subscribers_t = cast(Table, Subscriber.__table__)
 consents_t = cast(Table, Consent.__table__)
@@ -545,4 +619,5 @@ batches_t = cast(Table, Batch.__table__)
 deliveries_t = cast(Table, Delivery.__table__)
 outcomes_t = cast(Table, DeliveryOutcome.__table__)
 events_t = cast(Table, TrackingEvent.__table__)
+quarantine_t = cast(Table, QuarantinedEvent.__table__)
 links_t = cast(Table, TrackedLink.__table__)

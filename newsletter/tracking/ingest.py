@@ -25,6 +25,8 @@ from newsletter.store.bulk import bulk_insert
 from newsletter.store.tables import events_t
 from newsletter.tracking.apply import Applied, apply_events, as_id, chunks
 from newsletter.tracking.events import Event
+from newsletter.tracking.quarantine import set_apart
+from newsletter.tracking.sendgrid_webhook import Rejected
 
 
 @dataclass(frozen=True)
@@ -32,16 +34,27 @@ class IngestResult:
     received: int
     stored: int  # new events; received - stored were replays or repeats within the body
     applied: Applied
+    quarantined: int = 0  # events set apart, not seen before
 
 
-def ingest(store: Store, events: Sequence[Event], *, provider: str, now: datetime) -> IngestResult:
-    """Store the events not seen before and apply them; one transaction for the whole body."""
+def ingest(
+    store: Store,
+    events: Sequence[Event],
+    *,
+    provider: str,
+    now: datetime,
+    rejected: Sequence[Rejected] = (),
+) -> IngestResult:
+    """Store the events not seen before and apply them, and set the ``rejected`` ones apart
+    (`quarantine`); one transaction for the whole body."""
     with write_transaction(store) as conn:
         fresh = _new_events(conn, events, provider)
         bulk_insert(conn, events_t, [_row(event) for event in fresh],
                     constants={"provider": provider, "received_at": now})  # fmt: skip
         applied = apply_events(conn, fresh, provider=provider, now=now)
-    return IngestResult(received=len(events), stored=len(fresh), applied=applied)
+        kept = set_apart(conn, rejected, provider=provider, now=now)
+    return IngestResult(received=len(events) + len(rejected), stored=len(fresh),
+                        applied=applied, quarantined=kept)  # fmt: skip
 
 
 def _new_events(conn: Connection, events: Sequence[Event], provider: str) -> list[Event]:

@@ -2,16 +2,21 @@
 
 The order matters (django-anymail's): the body is read raw under the size cap, the signature
 and timestamp are checked on those exact bytes, and only then is it parsed and stored. A
-request refused at any step stores nothing. Statuses:
+request refused at any step stores nothing. An event of an accepted body that cannot be stored
+(malformed, a NUL character, a huge number) is quarantined with the reason and logged, and the
+others are stored: a 4xx or 5xx would make SendGrid post the whole body again for a day.
+Statuses:
 
-    200  events stored (or all already known: a replay)     400  not a JSON array of events
-    403  bad signature, or timestamp stale or in the future  413  body over the cap
+    200  events stored (or all already known: a replay), some perhaps quarantined
+    400  not a JSON array                                   413  body over the cap
+    403  bad signature, or timestamp stale or in the future
     503  no usable public key configured, or the store failed (SendGrid retries 5xx)
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -28,7 +33,7 @@ from newsletter.tracking.ingest import ingest
 from newsletter.tracking.sendgrid_webhook import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    parse_events,
+    parse_body,
     verify_signature,
 )
 from newsletter.web.context import web
@@ -51,11 +56,14 @@ async def sendgrid_events(request: Request) -> JSONResponse:
             now=ctx.clock(),
             tolerance=settings.webhook_tolerance,
         )
-        events = parse_events(body, max_bytes=settings.webhook_max_bytes)
+        parsed = parse_body(body, max_bytes=settings.webhook_max_bytes)
+        for item in parsed.rejected:
+            log.warning("SendGrid webhook: quarantined %s: %.300s", item.reason, item.text)
         # The store's work is blocking: off the event loop, as the other routes' is.
         result = await run_in_threadpool(
-            ingest, ctx.store, events, provider="sendgrid", now=ctx.clock()
-        )
+            partial(ingest, rejected=parsed.rejected),
+            ctx.store, parsed.events, provider="sendgrid", now=ctx.clock(),
+        )  # fmt: skip
     except WebhookError as err:
         return _refusal(_status(err), str(err))
     except ConfigurationError as err:
@@ -64,10 +72,10 @@ async def sendgrid_events(request: Request) -> JSONResponse:
     except SQLAlchemyError as err:
         log.exception("SendGrid webhook: the store failed; SendGrid will retry")
         return _refusal(503, f"the store failed ({type(err).__name__}); retry later")
-    return JSONResponse(
-        {"received": result.received, "stored": result.stored},
-        headers={"Cache-Control": "no-store"},
-    )
+    answer = {"received": result.received, "stored": result.stored}
+    if parsed.rejected:
+        answer["quarantined"] = len(parsed.rejected)
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 
 async def _read_capped(request: Request, cap: int) -> bytes:
