@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsletter.audience.plaintext import clean_text
 from newsletter.errors import AudienceError, NotFound
 from newsletter.store.tables import MEMBERSHIP_STATUSES, MailingList, Membership
 
@@ -30,7 +31,9 @@ def create_list(
     check_name("list", name)
     if session.scalar(select(MailingList).where(MailingList.name == name)) is not None:
         raise AudienceError(f"list {name!r} already exists")
-    mailing_list = MailingList(name=name, title=title, created_at=now or datetime.now(UTC))
+    # A title is shown on the public pages and in terminals: no control characters.
+    mailing_list = MailingList(name=name, title=clean_text(title)[:300],
+                               created_at=now or datetime.now(UTC))  # fmt: skip
     session.add(mailing_list)
     session.flush()
     return mailing_list

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from newsletter.audience.addresses import address_hash, normalize_address
+from newsletter.audience.plaintext import clean_text
 from newsletter.errors import AudienceError, SuppressedError
 from newsletter.store.tables import SUPPRESSION_REASONS, Suppression
 
@@ -61,7 +62,7 @@ def suppress(
         address_hash=address_hash(normalized),
         email=normalized,
         reason=reason,
-        source=source,
+        source=clean_text(source),
         created_at=now or datetime.now(UTC),
     )
     session.add(row)
@@ -73,13 +74,14 @@ def lift(
     session: Session, address: str, reason: str, *, now: datetime | None = None
 ) -> Suppression:
     """Lift the active suppression of ``address``; the reason is kept with the row."""
-    if not reason.strip():
+    reason = clean_text(reason, multiline=True)
+    if not reason:
         raise AudienceError("lifting a suppression needs a reason (--reason), which is recorded")
     found = active_suppression(session, address)
     if found is None:
         raise AudienceError(f"{address} is not suppressed")
     found.lifted_at = now or datetime.now(UTC)
-    found.lift_reason = reason.strip()
+    found.lift_reason = reason
     session.flush()
     return found
 

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 
 from newsletter.audience.csvread import ImportDefaults, parse_date
 from newsletter.audience.importer import import_subscribers
+from newsletter.audience.lists import create_list
 from newsletter.audience.subscriptions import add_subscriber, find_subscriber
+from newsletter.audience.suppression import lift, suppress
 from newsletter.cli import run
 from newsletter.config import Workspace
 from newsletter.errors import AudienceError, CsvImportError, InvalidRowsError
@@ -170,3 +172,16 @@ def test_the_import_command_takes_the_encoding(
     assert "liste.csv:3:" in capsys.readouterr().err
     assert _cli(workspace, db_url, monkeypatch, *args, "--encoding", "cp1252") == 0
     assert "read as cp1252" in capsys.readouterr().out
+
+
+def test_list_titles_and_suppression_notes_are_stored_without_control_characters(
+    store: Store,
+) -> None:
+    with store.session() as session:
+        made = create_list(session, "salle", title="\x1b]0;pwned\x07Salle\u202e de presse", now=NOW)
+        row, _ = suppress(session, "c@example.org", "complaint",
+                          source="sendgrid spamreport event \x1b[2Jid", now=NOW)  # fmt: skip
+        lifted = lift(session, "c@example.org", "asked\x00 by phone\x1b[0m", now=NOW)
+        assert made.title == "]0;pwnedSalle de presse"
+        assert row.source == "sendgrid spamreport event [2Jid"
+        assert lifted.lift_reason == "asked by phone[0m"
