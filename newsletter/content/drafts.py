@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from newsletter.config import Settings
 from newsletter.content.feeds import read_feed
 from newsletter.content.issuefile import FromFeedFile, InfolettreTemplateFile
-from newsletter.content.issues import file_error, select_recent
+from newsletter.content.issues import file_error, read_issue_file, select_recent
 from newsletter.content.model import Article
 from newsletter.content.yamlfile import FieldPath, Located, load_yaml
 from newsletter.errors import IssueFileError, SourceError
@@ -48,12 +48,10 @@ class Template:
 def load_template(path: Path) -> Template:
     """Read and validate an issue template; errors name the file, the field and the line."""
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise IssueFileError(name, "no such issue template") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise IssueFileError(name, f"cannot read the file: {err}") from err
+    if not path.exists():
+        raise IssueFileError(name, "no such issue template")
+    # Read as issue files are: capped in size, a stray byte named with its line.
+    text = read_issue_file(path)
     located = load_yaml(text, name)
     data = located.data
     if not isinstance(data, dict):

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsletter.config import Settings, load_settings
+from newsletter.content.drafts import load_template
 from newsletter.content.feeds import parse_feed
 from newsletter.content.fetch import fetch
 from newsletter.content.issues import load_issue, load_issue_text, read_issue_file
@@ -259,3 +260,11 @@ def test_a_text_attachment_carries_its_charset(settings: Settings, ws: Path) -> 
     types = [a.content_type for a in load_issue(path, settings).attachments]
     assert types == ["text/plain; charset=utf-8", "text/plain; charset=windows-1252",
                      "application/octet-stream"]  # fmt: skip
+
+
+def test_an_issue_template_is_read_with_the_same_cap(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL + "#" * 5_000_000 + "\n", name="template.yaml")
+    with pytest.raises(IssueFileError, match="larger than"):
+        load_template(path)
+    with pytest.raises(IssueFileError, match="no such issue template"):
+        load_template(tmp_path / "none.yaml")
