@@ -298,15 +298,25 @@ def worker(
     once: Annotated[
         bool, typer.Option("--once", help="Exit when no running send has work left.")
     ] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Worker processes to run (PostgreSQL; each imports only what a worker needs).",
+        ),
+    ] = 1,
 ) -> None:
     """Claim and submit batches of every running send; SIGTERM stops after the batch in hand.
 
     With --once, exits with status 3 when a send it worked on ended with failed or uncertain
-    batches.
+    batches. On SQLite one worker runs: a second one is refused while the first works.
     """
     st = state(ctx)
     with st.core() as core, _graceful((signal.SIGINT, signal.SIGTERM)) as stop:
-        result = sends.work(core, st.actor, until_idle=once, stop=stop)
+        result = sends.work(core, st.actor, until_idle=once, stop=stop, processes=processes)
+    for failure in result.failed:
+        err_console.print(failure, markup=False, highlight=False)
     if result.recovered:
         err_console.print(
             f"{result.recovered} batch(es) found in submitting are now uncertain "
@@ -319,6 +329,8 @@ def worker(
         )
     if result.attention:
         raise typer.Exit(NEEDS_ATTENTION)
+    if result.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -18,6 +18,8 @@ from newsletter.audience.segments import get_segment
 from newsletter.delivery.ledger import admin as ledger_admin
 from newsletter.delivery.ledger.admin import SendStatus as SendStatus
 from newsletter.delivery.service import TestCopy, check_embargo, prepare, send_test, start_send
+from newsletter.delivery.worker.process import run_processes
+from newsletter.delivery.worker.runner import settled_heap
 from newsletter.errors import Conflict, Invalid
 from newsletter.services import issues
 from newsletter.services.audit import audited
@@ -208,14 +210,23 @@ if TYPE_CHECKING:
 class WorkResult:
     recovered: int  # batches found in submitting at start, now uncertain
     attention: tuple[SendStatus, ...]  # sends that ended with failed or uncertain batches
+    failed: tuple[str, ...] = ()  # worker processes that ended without a report, and how
 
 
 def work(
-    core: Core, actor: Actor, *, until_idle: bool, stop: threading.Event | None = None
+    core: Core,
+    actor: Actor,
+    *,
+    until_idle: bool,
+    stop: threading.Event | None = None,
+    processes: int = 1,
 ) -> WorkResult:
     """Drive every running send (a worker process); with ``until_idle``, return when none has
-    work left."""
+    work left. ``processes`` > 1 runs that many worker processes of their own instead, each
+    reading the workspace's settings (PostgreSQL only: on SQLite one worker runs)."""
     actor.require(Permission.SEND)
+    if processes > 1:
+        return _work_in_processes(core, processes, until_idle=until_idle, stop=stop)
     worker = core.worker()
     recovered = worker.recover()
     touched: set[int] = set()
@@ -223,6 +234,36 @@ def work(
     def seen(send_id: int, _batch_status: str, _size: int) -> None:
         touched.add(send_id)
 
-    worker.run(until_idle=until_idle, stop=stop, progress=seen)
+    with settled_heap():
+        worker.run(until_idle=until_idle, stop=stop, progress=seen)
+    return _result(core, recovered, touched)
+
+
+def _work_in_processes(
+    core: Core, count: int, *, until_idle: bool, stop: threading.Event | None
+) -> WorkResult:
+    if core.store.engine.dialect.name == "sqlite":
+        raise Invalid(
+            f"--processes {count}: several worker processes need PostgreSQL; on SQLite one "
+            "worker runs (leave --processes out)",
+            field="processes",
+        )
+    finished = run_processes(core.workspace.root, count, once=until_idle, stop=stop)
+    recovered, touched, failed = 0, set[int](), []
+    for item in finished:
+        if item.report is None:
+            how = f"signal {-item.status}" if item.status < 0 else f"status {item.status}"
+            failed.append(f"worker process {item.pid} ended with {how}")
+            continue
+        found, sends = item.report.get("recovered"), item.report.get("sends")
+        recovered += found if isinstance(found, int) else 0
+        if isinstance(sends, list):
+            touched.update(i for i in sends if isinstance(i, int))
+    return _result(core, recovered, touched, tuple(failed))
+
+
+def _result(
+    core: Core, recovered: int, touched: set[int], failed: tuple[str, ...] = ()
+) -> WorkResult:
     statuses = [ledger_admin.send_status(core.store, i) for i in sorted(touched)]
-    return WorkResult(recovered, tuple(s for s in statuses if needs_attention(s)))
+    return WorkResult(recovered, tuple(s for s in statuses if needs_attention(s)), failed)

@@ -11,14 +11,17 @@ request was read) from a seeded random generator, and posts signed event webhook
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
+import re
+import signal
 import socket
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -75,12 +78,16 @@ class SendGridSimulator:
         faults: Faults | None = None,
         seed: int = 0,
         record_bodies: bool = False,
+        light: bool = False,
     ) -> None:
         self.api_key = api_key
+        self.light = light
+        self.light_count = 0
         self.faults = faults or Faults()
         self.record_bodies = record_bodies
         self.accepted: list[AcceptedRecipient] = []
         self.bodies: list[dict[str, Any]] = []
+        self.content_types: list[str] = []  # of the recorded bodies
         self.statuses: Counter[int | str] = Counter()
         self.signer = WebhookSigner()
         self._events = EventFactory(seed)
@@ -132,7 +139,7 @@ class SendGridSimulator:
 
     def accepted_count(self) -> int:
         with self._lock:
-            return len(self.accepted)
+            return len(self.accepted) + self.light_count
 
     def accepted_emails(self) -> Counter[str]:
         """How many times each address was accepted: a test of "exactly once"."""
@@ -170,7 +177,7 @@ class SendGridSimulator:
         with self._lock:
             return "".join(self._rng.choices(_ID_CHARS, k=22))
 
-    def _accept(self, body: dict[str, Any], message_id: str) -> None:
+    def _accept(self, body: dict[str, Any], message_id: str, content_type: str = "") -> None:
         top_args = body.get("custom_args") or {}
         categories = tuple(body.get("categories") or ())
         records = []
@@ -183,6 +190,7 @@ class SendGridSimulator:
             self.accepted.extend(records)
             if self.record_bodies:
                 self.bodies.append(body)
+                self.content_types.append(content_type)
 
 
 class _Server(ThreadingHTTPServer):
@@ -236,6 +244,14 @@ class _Handler(BaseHTTPRequestHandler):
         if len(raw) >= MAX_MESSAGE_BYTES:
             self._answer(413, _errors("The request is too large: 30 MB at most."))
             return
+        if sim.light:
+            # A JSON key is written "to": only outside strings (inside one its quotes are
+            # escaped), so this counts the recipients of a well-formed body.
+            count = len(_TO_KEY.findall(raw))
+            with sim._lock:
+                sim.light_count += count
+            self._answer(202, None, {"X-Message-Id": sim._new_message_id()})
+            return
         try:
             body = json.loads(raw)
         except ValueError:
@@ -253,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
-        sim._accept(body, message_id)
+        sim._accept(body, message_id, self.headers.get("Content-Type", ""))
         self._answer(202, None, {"X-Message-Id": message_id})
 
     def _drain(self) -> bytes:
@@ -278,3 +294,61 @@ def _errors(message: str) -> dict[str, list[dict[str, Any]]]:
 
 
 _ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_TO_KEY = re.compile(rb'"to"\s*:')
+
+
+def serve(
+    sim: SendGridSimulator,
+    *,
+    until_eof: bool = False,
+    ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve until SIGTERM or SIGINT (or, with ``until_eof``, the end of standard input);
+    ``ready`` is called once the handlers are in place and the server runs.
+
+    Both handlers are installed explicitly: a background job of a non-interactive shell starts
+    with SIGINT ignored, and Python then never raises KeyboardInterrupt for it.
+    """
+    stop = threading.Event()
+
+    def stopped(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, stopped) for s in (signal.SIGTERM, signal.SIGINT)}
+    if until_eof:
+
+        def watch() -> None:
+            sys.stdin.buffer.read()
+            stop.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+    sim.start()
+    try:
+        if ready is not None:
+            ready()
+        while not stop.wait(0.2):
+            pass
+    finally:
+        sim.stop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A local SendGrid simulator on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8025, help="0: any free port")
+    parser.add_argument("--api-key", default="SG.simulator-key")
+    parser.add_argument("--light", action="store_true", help="count recipients, check nothing")
+    parser.add_argument("--until-eof", action="store_true", help="stop when stdin closes")
+    args = parser.parse_args(argv)
+    sim = SendGridSimulator(api_key=args.api_key, port=args.port, light=args.light)
+
+    def ready() -> None:
+        print(f"SendGrid simulator listening on {sim.url}", flush=True)
+
+    serve(sim, until_eof=args.until_eof, ready=ready)
+    print(f"accepted {sim.accepted_count()} recipient(s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,9 @@ import pytest
 
 from newsletter.audience.links import (
     LinkSigner,
+    MessageLinks,
     UnsubscribeLink,
+    message_token,
     preferences_token,
     preferences_url,
     read_preferences_token,
@@ -71,3 +73,29 @@ def test_a_batch_signer_gives_the_same_links_as_one_at_a_time() -> None:
     )
     token = signer.unsubscribe_url(link).rsplit("/", 1)[1]
     assert read_unsubscribe_token(token, key=KEY, now=now + timedelta(days=60)) == link
+
+
+def test_a_message_carries_one_token_that_both_pages_accept() -> None:
+    signer = MessageLinks("https://news.example.org/", key=KEY, now=NOW)
+    token = signer.token(12, 3, 4567)
+    assert signer.unsubscribe_prefix == "https://news.example.org/unsubscribe/"
+    assert signer.preferences_prefix == "https://news.example.org/preferences/"
+    assert token == message_token(UnsubscribeLink(12, 3, 4567), key=KEY, now=NOW)
+    later = NOW + timedelta(days=61)
+    assert read_unsubscribe_token(token, key=KEY, now=later) == UnsubscribeLink(12, 3, 4567)
+    assert read_preferences_token(token, key=KEY, now=later) == 12
+    with pytest.raises(TokenError):
+        read_unsubscribe_token(token, key=b"x" * 32, now=NOW)
+    with pytest.raises(TokenError, match="expired"):
+        read_preferences_token(token, key=KEY, now=NOW + timedelta(days=366))
+
+
+def test_links_of_messages_sent_before_keep_working() -> None:
+    # What messages carried before the one-token form: an unsubscribe and a preferences token.
+    old = LinkSigner("https://news.example.org", key=KEY, now=NOW)
+    link = UnsubscribeLink(12, 3, 4567)
+    unsubscribe = old.unsubscribe_url(link).rsplit("/", 1)[1]
+    preferences = old.preferences_url(12).rsplit("/", 1)[1]
+    later = NOW + timedelta(days=61)
+    assert read_unsubscribe_token(unsubscribe, key=KEY, now=later) == link
+    assert read_preferences_token(preferences, key=KEY, now=later) == 12

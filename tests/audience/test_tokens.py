@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import stat
 from datetime import UTC, datetime, timedelta
 
@@ -9,10 +11,15 @@ import pytest
 
 from newsletter.audience.tokens import (
     CONFIRM,
+    MESSAGE,
+    MESSAGE_TTL,
     UNSUBSCRIBE,
     UNSUBSCRIBE_TTL,
+    TokenSigner,
+    _unb64,
     make_token,
     read_token,
+    read_token_of,
     secret_key,
 )
 from newsletter.config import Workspace
@@ -89,3 +96,27 @@ def test_secret_key_is_generated_once_with_private_mode(workspace: Workspace) ->
     path = workspace.var_dir / "secret.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert secret_key(workspace) == first and len(first) >= 32
+
+
+@pytest.mark.parametrize("key", [b"short-key-16-byt", KEY, b"k" * 64, b"long" * 40])
+def test_the_batch_signer_is_hmac_sha256_for_any_key_length(key: bytes) -> None:
+    # TokenSigner keeps its own two hash states; read_token checks with the hmac module.
+    signer = TokenSigner(CONFIRM, timedelta(days=7), key=key, now=NOW)
+    token = signer.sign("12.3.456")
+    assert read_token(token, CONFIRM, key=key, now=NOW) == "12.3.456"
+    assert token == make_token(CONFIRM, "12.3.456", timedelta(days=7), key=key, now=NOW)
+    payload, _, signature = token.partition(".")
+    expected = hmac.new(key, b"newsletter-token\x00" + _unb64(payload), hashlib.sha256)
+    assert _unb64(signature) == expected.digest()
+
+
+def test_a_reader_may_accept_several_purposes_and_says_which() -> None:
+    token = make_token(MESSAGE, "1.2.3", MESSAGE_TTL, key=KEY, now=NOW)
+    assert read_token_of(token, (UNSUBSCRIBE, MESSAGE), key=KEY, now=NOW) == (MESSAGE, "1.2.3")
+    with pytest.raises(TokenError, match="not 'unsubscribe'"):
+        read_token_of(token, (UNSUBSCRIBE,), key=KEY, now=NOW)
+
+
+def test_message_tokens_are_held_to_the_unsubscribe_minimum() -> None:
+    with pytest.raises(ValueError, match="60 days"):
+        TokenSigner(MESSAGE, timedelta(days=30), key=KEY)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -20,7 +22,7 @@ from newsletter.delivery import (
     SendGridTransport,
     submit_with_retry,
 )
-from newsletter.delivery.transports.sendgrid import parse_answer
+from newsletter.delivery.transports.sendgrid import build_request, encode_body, parse_answer
 from newsletter.errors import ConfigurationError
 from newsletter.testing import Faults, SendGridSimulator
 
@@ -200,3 +202,38 @@ def test_debug_logging_never_shows_the_key_or_addresses(
     assert "python_http_client" in {r.name.split(".")[0] for r in caplog.records}
     assert sim.api_key not in caplog.text
     assert "person0@example.org" not in caplog.text
+
+
+def test_the_body_is_encoded_once_and_posted_as_json(make_batch: MakeBatch) -> None:
+    with SendGridSimulator(record_bodies=True) as sim:
+        batch = make_batch(2)
+        sent = transport(sim)
+        assert sent.submit_batch(batch).outcome is Outcome.SUBMITTED
+        expected = build_request(batch).body
+        assert sim.bodies == [json.loads(encode_body(expected or {}))]
+        assert sim.bodies[0] == expected
+        assert sim.content_types == ["application/json; charset=utf-8"]
+
+
+def test_the_client_never_formats_the_payload(
+    sim: SendGridSimulator, make_batch: MakeBatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # python_http_client builds its "PAYLOAD: ..." line whatever the log level: it must cost
+    # nothing and say nothing (the filter drops the line; the placeholder is what it held).
+    seen: list[str] = []
+
+    class Spy(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            seen.append(record.getMessage())
+            return True
+
+    spy = Spy()
+    logger = logging.getLogger("python_http_client.client")
+    logger.filters.insert(0, spy)  # before the filter that drops the line
+    try:
+        with caplog.at_level(logging.DEBUG, logger="python_http_client.client"):
+            transport(sim).submit_batch(make_batch(3))
+    finally:
+        logger.removeFilter(spy)
+    payload = [m for m in seen if m.startswith("PAYLOAD")]
+    assert payload and all(re.fullmatch(r"PAYLOAD: <\d+ bytes>", m) for m in payload)

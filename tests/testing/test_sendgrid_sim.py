@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -247,3 +250,56 @@ def test_signed_event_webhooks(sim: SendGridSimulator) -> None:
     public = helper.convert_public_key_to_ecdsa(sim.public_key_b64)
     assert helper.verify_signature(raw.decode(), signature, timestamp, public)
     assert not helper.verify_signature(raw.decode() + " ", signature, timestamp, public)
+
+
+def test_the_light_mode_counts_recipients_and_checks_nothing() -> None:
+    with SendGridSimulator(light=True) as light:
+        status, headers, _ = post(light, body("a@example.org", "b@example.org"))
+        assert status == 202 and headers["X-Message-Id"]
+        # Compact JSON too (what orjson writes), and a body SendGrid would refuse.
+        raw = b'{"personalizations":[{"to":[{"email":"c@example.org"}]}],"subject":""}'
+        assert post(light, None, raw=raw)[0] == 202
+        assert light.accepted_count() == 3
+        assert light.accepted == []
+
+
+def _simulator_process(*extra: str, **options: Any) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "newsletter.testing", "--port", "0", *extra],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        **options,
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("SendGrid simulator listening on http://")
+    return process
+
+
+def test_the_process_stops_on_sigint_even_when_started_with_sigint_ignored() -> None:
+    # What a background job of a non-interactive shell gets: SIGINT ignored from the start.
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    with _simulator_process(preexec_fn=ignore_sigint) as process:
+        try:
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=10)
+        finally:
+            process.kill()
+    assert process.returncode == 0, err
+    assert out.strip() == "accepted 0 recipient(s)"
+
+
+def test_the_process_stops_on_sigterm_and_at_the_end_of_its_input() -> None:
+    with _simulator_process() as process:
+        try:
+            process.terminate()
+            process.communicate(timeout=10)
+        finally:
+            process.kill()
+    assert process.returncode == 0
+    with _simulator_process("--until-eof", "--light") as process:
+        try:
+            out, _ = process.communicate(timeout=10)  # closes stdin
+        finally:
+            process.kill()
+    assert process.returncode == 0 and "accepted 0" in out

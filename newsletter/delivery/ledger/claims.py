@@ -129,23 +129,39 @@ def next_due(store: Store, *, send_id: int | None = None) -> datetime | bool | N
         return True if in_flight else None
 
 
+#: Given the workers holding Batches in ``submitting``, those known to be gone.
+Gone = Callable[[Connection, set[str]], set[str]]
+
+
 def recover_stale(
     store: Store,
     *,
     older_than: datetime | None,
+    gone: Gone | None = None,
     now: datetime | None = None,
     checkpoint: Checkpoint = _no_checkpoint,
 ) -> int:
     """Mark Batches left in ``submitting`` as uncertain; they are never resent on their own.
 
     ``older_than`` None takes every one (SQLite, where one worker runs and this is its start);
-    otherwise only claims taken before it (a lease longer than the transport timeout).
+    otherwise only claims taken before it (a lease longer than the transport timeout), and
+    those of the workers ``gone`` says are gone (PostgreSQL: their presence lock dropped).
     """
     moment = now or datetime.now(UTC)
     with write_transaction(store) as conn:
         condition = batches_t.c.status == BatchState.SUBMITTING
         if older_than is not None:
-            condition = and_(condition, batches_t.c.claimed_at < older_than)
+            expired = batches_t.c.claimed_at < older_than
+            if gone is not None:
+                holders = set(
+                    conn.execute(
+                        select(batches_t.c.claimed_by).distinct().where(condition)
+                    ).scalars()
+                )
+                dead = gone(conn, {h for h in holders if h})
+                if dead:
+                    expired = or_(expired, batches_t.c.claimed_by.in_(sorted(dead)))
+            condition = and_(condition, expired)
         stale = conn.execute(select(batches_t.c.send_id, batches_t.c.number).where(condition)).all()
         for send_id, number in stale:
             conn.execute(

@@ -18,7 +18,6 @@ import urllib.parse
 from datetime import datetime
 from email.utils import format_datetime, formataddr
 
-from newsletter.content.fetch import with_charset
 from newsletter.delivery.message import (
     ONE_CLICK,
     Attachment,
@@ -260,6 +259,10 @@ def _attachment_part(item: Attachment) -> str:
         quoted = urllib.parse.quote(item.filename, safe="")
         name = f"name*=utf-8''{quoted}"
         filename = f"filename*=utf-8''{quoted}"
+    # Imported here: content.fetch brings httpx in, which a worker that mails no attachment
+    # (most of them) would otherwise carry for nothing (6 MB of its memory).
+    from newsletter.content.fetch import with_charset
+
     # A text file says its charset, even one frozen with a send before files said it.
     content_type = with_charset(item.content_type, item.data)
     return (

@@ -2,7 +2,8 @@
 
 The Send's content was frozen when it started: here it is only compiled back into
 personalization templates (once per Send and worker), never rendered again. Each recipient
-gets their signed links (audience.links is the contract with the public pages) and is checked
+gets their signed links (audience.links is the contract with the public pages: one token per
+message, in both its unsubscribe and its preferences link) and is checked
 once more against suppressions and their membership, so that someone who left the list after
 the freeze is skipped rather than mailed. When the Send's HTML was rewritten for our own
 tracking, each recipient also gets their signed tracking token (one signature per message).
@@ -13,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 
-from newsletter.audience.links import LinkSigner, UnsubscribeLink, web_url
+from newsletter.audience.links import MessageLinks, web_url
 from newsletter.audience.suppression import is_active
 from newsletter.delivery.ledger.claim import Claim
 from newsletter.delivery.ledger.claims import write_transaction
@@ -112,48 +113,57 @@ def load_context(store: Store, send_id: int) -> SendContext:
     )
 
 
+# One statement for every Batch (parameters bound per call): built and compiled once.
+_PENDING_OF_BATCH = (
+    select(
+        deliveries_t.c.id,
+        deliveries_t.c.subscriber_id,
+        deliveries_t.c.email,
+        deliveries_t.c.first_name,
+        deliveries_t.c.language,
+        Membership.status,
+        Suppression.id,
+    )
+    .outerjoin(Subscriber, Subscriber.id == deliveries_t.c.subscriber_id)
+    .outerjoin(
+        Membership,
+        and_(
+            Membership.subscriber_id == deliveries_t.c.subscriber_id,
+            Membership.list_id == bindparam("list_id"),
+        ),
+    )
+    .outerjoin(Suppression, and_(Suppression.address_hash == Subscriber.address_hash, is_active()))
+    .where(
+        deliveries_t.c.send_id == bindparam("send_id"),
+        deliveries_t.c.batch_no == bindparam("batch_no"),
+        deliveries_t.c.status == BatchState.PENDING,
+    )
+    .order_by(deliveries_t.c.id)
+)
+
+
 def load_recipients(
     store: Store, context: SendContext, claim: Claim, links: Links, now: datetime
 ) -> list[Recipient]:
     """The Batch's pending Deliveries as Recipients; those no longer mailable are marked
-    skipped (erased, suppressed or no longer subscribed since the freeze)."""
-    query = (
-        select(
-            deliveries_t.c.id,
-            deliveries_t.c.subscriber_id,
-            deliveries_t.c.email,
-            deliveries_t.c.first_name,
-            deliveries_t.c.language,
-            Membership.status,
-            Suppression.id,
-        )
-        .outerjoin(Subscriber, Subscriber.id == deliveries_t.c.subscriber_id)
-        .outerjoin(
-            Membership,
-            and_(
-                Membership.subscriber_id == deliveries_t.c.subscriber_id,
-                Membership.list_id == context.list_id,
-            ),
-        )
-        .outerjoin(
-            Suppression, and_(Suppression.address_hash == Subscriber.address_hash, is_active())
-        )
-        .where(
-            deliveries_t.c.send_id == claim.send_id,
-            deliveries_t.c.batch_no == claim.number,
-            deliveries_t.c.status == BatchState.PENDING,
-        )
-        .order_by(deliveries_t.c.id)
-    )
+    skipped (erased, suppressed or no longer subscribed since the freeze).
+
+    Rows are read as plain tuples and turned straight into Recipients: each gets one signed
+    token that both its unsubscribe and its preferences link carry."""
+    params = {"list_id": context.list_id, "send_id": claim.send_id, "batch_no": claim.number}
     with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
+        rows = conn.execute(_PENDING_OF_BATCH, params).all()
     recipients: list[Recipient] = []
     skipped: dict[int, str] = {}
     seen: set[int] = set()
-    base = links.base_url
-    signer = LinkSigner(base, key=links.key, now=now)
-    web = {lang: web_url(base, context.issue_slug, lang) for lang in context.contents}
-    fallback = next(iter(context.contents))
+    signer = MessageLinks(links.base_url, key=links.key, now=now)
+    sign = signer.token
+    unsubscribe, preferences = signer.unsubscribe_prefix, signer.preferences_prefix
+    list_id = context.list_id
+    web = {lang: web_url(links.base_url, context.issue_slug, lang) for lang in context.contents}
+    fallback = web[next(iter(context.contents))]
+    tracked = context.tracked
+    trusted = Recipient.from_ledger
     for delivery_id, subscriber_id, email, first_name, language, membership, suppressed in rows:
         if delivery_id in seen:  # several suppression rows for one address
             continue
@@ -167,17 +177,18 @@ def load_recipients(
         if membership != SUBSCRIBED:
             skipped[delivery_id] = f"no longer subscribed to {context.list_name}"
             continue
-        link = UnsubscribeLink(subscriber_id, context.list_id, delivery_id)
+        token = sign(subscriber_id, list_id, delivery_id)
+        name = first_name or ""
         fields = {
-            "first_name": first_name or "",
+            "first_name": name,
             "email": email,
-            "unsubscribe_url": signer.unsubscribe_url(link),
-            "preferences_url": signer.preferences_url(subscriber_id),
-            "web_url": web.get(language, web[fallback]),
+            "unsubscribe_url": unsubscribe + token,
+            "preferences_url": preferences + token,
+            "web_url": web.get(language, fallback),
         }
-        if context.tracked:
+        if tracked:
             fields[TRACKING_FIELD] = tracking_token(delivery_id, key=links.key, now=now)
-        recipients.append(Recipient(str(delivery_id), email, first_name or "", language, fields))
+        recipients.append(trusted(str(delivery_id), email, name, language, fields))
     if skipped:
         with write_transaction(store) as conn:
             for delivery_id, reason in skipped.items():
