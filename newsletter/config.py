@@ -202,6 +202,23 @@ class ScheduleSettings(_Section):
     )
 
 
+class StudioSettings(_Section):
+    session_idle: float = Field(
+        8 * 3600.0, description="Seconds of inactivity after which a studio session ends.", gt=0
+    )
+    session_max: float = Field(
+        7 * 24 * 3600.0,
+        description="Seconds after sign-in at which a studio session ends, however active.",
+        gt=0,
+    )
+    login_attempts: int = Field(
+        5, description="Failed sign-ins per account, and per address, allowed per window.", ge=1
+    )
+    login_window: float = Field(
+        900.0, description="Seconds of the sign-in throttling window.", gt=0
+    )
+
+
 class Settings(_Section):
     database_url: str = Field(
         "", description="SQLAlchemy URL of the store; empty means SQLite at var/newsletter.db."
@@ -228,6 +245,7 @@ class Settings(_Section):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)  # type: ignore[arg-type]
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)  # type: ignore[arg-type]
+    studio: StudioSettings = Field(default_factory=StudioSettings)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod

@@ -16,6 +16,7 @@ from newsletter.errors import NewsletterError
 from newsletter.files import write_atomically
 from newsletter.render import RenderedIssue
 from newsletter.render.personalize import FIELDS
+from newsletter.services.issues import sample_fields
 
 
 def default_templates_dir() -> Path:
@@ -94,14 +95,7 @@ def create_workspace(directory: Path) -> Path:
 
 def preview_fields(workspace: Workspace, issue: Issue, rendered: RenderedIssue) -> dict[str, str]:
     """A sample recipient's fields, for previews and `render --sample`."""
-    base = workspace.settings.public_base_url.rstrip("/")
-    fields = {
-        "first_name": "Camille" if rendered.language == "fr" else "Alex",
-        "email": "camille.exemple@example.org",
-        "unsubscribe_url": f"{base}/unsubscribe/preview",
-        "preferences_url": f"{base}/preferences/preview",
-        "web_url": f"{base}/archive/{issue.slug}/{rendered.language}",
-    }
+    fields = sample_fields(workspace.settings.public_base_url, issue.slug, rendered.language)
     assert set(fields) == set(FIELDS)
     return fields
 

@@ -27,6 +27,7 @@ from newsletter.content.model import Issue
 from newsletter.delivery.service import RenderedSend, from_frozen, frozen_record, prepare
 from newsletter.errors import Conflict, Forbidden, Invalid, NotFound
 from newsletter.render import RenderedIssue, render_issue
+from newsletter.render.checks import Check
 from newsletter.services.audit import audited
 from newsletter.services.core import Actor, Core, Permission
 from newsletter.store import issues as queries
@@ -289,6 +290,37 @@ def render(
             field="language",
         )
     return [render_issue(issue, code, core.workspace) for code in languages]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """One language of the latest revision, filled for a sample recipient."""
+
+    language: str
+    subject: str
+    html: str
+    text: str
+    checks: tuple[Check, ...]
+
+
+def sample_fields(base_url: str, slug: str, language: str) -> dict[str, str]:
+    """A sample recipient's personalization, for previews (its links lead nowhere real)."""
+    base = base_url.rstrip("/")
+    return {
+        "first_name": "Camille" if language == "fr" else "Alex",
+        "email": "camille.exemple@example.org",
+        "unsubscribe_url": f"{base}/unsubscribe/preview",
+        "preferences_url": f"{base}/preferences/preview",
+        "web_url": f"{base}/archive/{slug}/{language}",
+    }
+
+
+def preview(core: Core, actor: Actor, slug: str, language: str) -> Preview:
+    """The latest revision in ``language`` as a sample recipient would get it, with checks."""
+    (rendered,) = render(core, actor, slug, language=language)
+    fields = sample_fields(core.workspace.settings.public_base_url, slug, rendered.language)
+    filled = rendered.personalization.fill(fields)
+    return Preview(rendered.language, filled.subject, filled.html, filled.text, rendered.checks)
 
 
 # -- deciding -------------------------------------------------------------------------------

@@ -19,10 +19,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from newsletter.app import open_core
 from newsletter.config import Workspace, load_workspace
 from newsletter.delivery import Transport
+from newsletter.errors import ServiceError
 from newsletter.services.core import Core
 from newsletter.web import (
     archive,
     preferences,
+    studio,
     subscribe,
     tracking_routes,
     unsubscribe,
@@ -81,12 +83,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.web = context
+    app.state.core = core
     app.include_router(subscribe.router)
     app.include_router(unsubscribe.router)
     app.include_router(preferences.router)
     app.include_router(archive.router)
     app.include_router(webhooks.router)
     app.include_router(tracking_routes.router)
+    app.include_router(studio.router)
+    app.add_exception_handler(studio.LoginRequired, studio.login_required)  # type: ignore[arg-type]
+    app.add_exception_handler(studio.RequestRefused, studio.request_refused)  # type: ignore[arg-type]
+    app.add_exception_handler(ServiceError, studio.service_error)  # type: ignore[arg-type]
     app.add_exception_handler(PageError, _page_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
