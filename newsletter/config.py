@@ -219,6 +219,15 @@ class StudioSettings(_Section):
     )
 
 
+class TypographySettings(_Section):
+    french_punctuation_space: Literal["narrow", "nbsp", "none"] = Field(
+        "narrow",
+        description="Space before ; ! ? in French: narrow (a narrow non-breaking space, the "
+        "OQLF's espace fine), none (no space, common Québec usage) or nbsp (a full "
+        "non-breaking space). The colon and guillemets always get a non-breaking space.",
+    )
+
+
 class Settings(_Section):
     database_url: str = Field(
         "", description="SQLAlchemy URL of the store; empty means SQLite at var/newsletter.db."
@@ -245,6 +254,9 @@ class Settings(_Section):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)  # type: ignore[arg-type]
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)  # type: ignore[arg-type]
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)  # type: ignore[arg-type]
+    typography: TypographySettings = Field(
+        default_factory=TypographySettings  # type: ignore[arg-type]
+    )
     studio: StudioSettings = Field(default_factory=StudioSettings)  # type: ignore[arg-type]
 
     @field_validator("timezone")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from newsletter.config import Workspace
 from newsletter.content.model import Issue, Language
 from newsletter.errors import RenderError
-from newsletter.render import jinja_stage, stages
+from newsletter.render import jinja_stage, stages, typography
 from newsletter.render.checks import Check, run_checks
 from newsletter.render.context import base_context, communique_context, infolettre_context
 from newsletter.render.personalize import (
@@ -94,6 +94,10 @@ def _render(
     )
     html = stages.inline_css(compiled)
     text = _text_tokens(stages.html_to_text(html))
+    if language == "fr":
+        tight = workspace.settings.typography.french_punctuation_space
+        html = typography.french_html(html, tight)
+        text = typography.french(text, tight)
     personalization = PersonalizationTemplate(subject, html, text)
     checks = run_checks(
         html,

@@ -122,3 +122,8 @@ def infolettre() -> Issue:
 @pytest.fixture
 def communique() -> Issue:
     return communique_issue()
+
+
+def plain(text: str) -> str:
+    """``text`` without French typography: non-breaking spaces as spaces, ’ as '."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ").replace("’", "'")

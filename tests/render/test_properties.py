@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
@@ -45,6 +47,10 @@ _TEXT = (
 )
 
 
+def _bare(text: str) -> str:
+    return re.sub(r"\s", "", text).replace("’", "'")
+
+
 @settings(
     max_examples=40,
     deadline=None,
@@ -60,8 +66,9 @@ def test_any_article_text_is_escaped_and_compiles(
     assert not doc.xpath("//script")
     assert not doc.xpath("//mj-section | //mj-text")
     hero = doc.xpath('//*[contains(@class, "hero-title")]')[0].text_content()
-    expected = " ".join(title.replace("%%", "%\u200b%").split())
-    assert expected in " ".join(hero.split())
+    # French typography may add or change spaces and apostrophes; nothing else.
+    expected = _bare(title.replace("%%", "%\u200b%"))
+    assert expected in _bare(hero)
     # content can never create a personalization slot
     assert rendered.personalization.html_token_counts().get("%%email%%", 0) == 0
     filled = rendered.personalization.fill(
