@@ -40,7 +40,11 @@ class BrandSettings(_Section):
     logo_url: str = Field(
         "https://www.example.org/logo.png", description="Absolute URL of the logo image."
     )
-    logo_alt: str = Field("", description="Alt text of the logo (default: the brand name).")
+    logo_alt: str | dict[str, str] = Field(
+        "",
+        description='Alt text of the logo, one for every language or one per language '
+        '({fr = "...", en = "..."}); default: the brand name.',
+    )
     website: str = Field("https://www.example.org", description="Organisation website.")
     primary_color: str = Field("#c8102e", description="Main colour (header, buttons).")
     text_color: str = Field("#222222", description="Body text colour.")
@@ -58,6 +62,20 @@ class BrandSettings(_Section):
         default_factory=dict,
         description="Social profile URLs by network (facebook, instagram, linkedin, youtube, ...).",
     )
+
+    @field_validator("logo_alt")
+    @classmethod
+    def _per_language(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        return _per_language(value)
+
+
+def _per_language(value: str | dict[str, str]) -> str | dict[str, str]:
+    """A text, or texts keyed by the product's languages."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {"fr", "en"})
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: give the text per language, fr and en")
+    return value
 
 
 class SenderSettings(_Section):

@@ -89,6 +89,23 @@ def _in_range(value: Any) -> Any:
     return value
 
 
+class PerLanguageText(_File):
+    """A printed field written once per language: ``{fr: ..., en: ...}``."""
+
+    fr: str | None = None
+    en: str | None = None
+
+    @model_validator(mode="after")
+    def _some_text(self) -> PerLanguageText:
+        if not (self.fr or self.en):
+            raise ValueError("give the text for at least one language (fr: ... or en: ...)")
+        return self
+
+
+#: A printed field: one text for every language, or one per language (``{fr: ..., en: ...}``).
+Localized = str | PerLanguageText
+
+
 class SenderFile(_File):
     name: str = Field(min_length=1)
     email: str
@@ -232,7 +249,7 @@ class QuoteFile(_File):
 class CommuniqueTexts(_Texts):
     headline: str = Field(min_length=1)
     subheadline: str = ""
-    dateline_city: str = Field(min_length=1)
+    dateline_city: str = ""  # required here unless given once for all languages
     lead: str = Field(min_length=1)
     body: str = Field(min_length=1)
     quotes: list[QuoteFile] = Field(default_factory=list)
@@ -250,8 +267,8 @@ class EmbargoFile(_File):
 
 class ContactFile(_File):
     name: str = Field(min_length=1)
-    role: str = ""
-    organisation: str = ""
+    role: Localized = ""
+    organisation: Localized = ""
     email: str | None = None
     phone: str | None = None
     languages: list[Language] = Field(default_factory=list)
@@ -264,7 +281,7 @@ class ContactFile(_File):
 
 class AttachmentFile(_File):
     path: str = Field(min_length=1)  # relative to the issue file
-    title: str = ""
+    title: Localized = ""
 
 
 class _IssueFile(_File):
@@ -309,12 +326,24 @@ class InfolettreFile(_IssueFile):
     recent: RecentFile | None = None
 
 
+#: The communiqué's fields that may be written once for every language, beside `languages:`.
+SHARED_COMMUNIQUE_FIELDS = (
+    "dateline_city", "boilerplate_title", "boilerplate", "photo_credit", "source_label",
+)  # fmt: skip
+
+
 class CommuniqueFile(_IssueFile):
     kind: Literal["communique"]
     languages: dict[Language, CommuniqueTexts]
     release: Literal["immediate"] | EmbargoFile = "immediate"
     contacts: list[ContactFile] = Field(default_factory=list)
     attachments: list[AttachmentFile] = Field(default_factory=list)
+    # Written once here, they hold for every language that does not give its own.
+    dateline_city: Localized | None = None
+    boilerplate_title: Localized | None = None
+    boilerplate: Localized | None = None  # Markdown
+    photo_credit: Localized | None = None
+    source_label: Localized | None = None
 
 
 class FromFeedFile(_File):

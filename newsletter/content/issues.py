@@ -18,11 +18,14 @@ from newsletter.config import Settings
 from newsletter.content.feeds import read_feed
 from newsletter.content.fetch import Reader, fetch, with_charset
 from newsletter.content.issuefile import (
+    SHARED_COMMUNIQUE_FIELDS,
     ArticleFile,
     CommuniqueFile,
     InfolettreFile,
+    Localized,
 )
 from newsletter.content.model import (
+    LANGUAGES,
     Article,
     Attachment,
     CommuniqueEdition,
@@ -34,6 +37,8 @@ from newsletter.content.model import (
     Quote,
     Section,
     Sender,
+    Text,
+    text_in,
 )
 from newsletter.content.pages import read_page
 from newsletter.content.text import normalize_url
@@ -140,11 +145,16 @@ def file_error(err: ValidationError, located: Located, name: str) -> IssueFileEr
     def path_of(error: Any) -> FieldPath:
         return _data_path(error["loc"], located.data, missing=error["type"] == "missing")
 
-    first = max(errors, key=lambda e: (len(path_of(e)), -errors.index(e)))
-    where = path_of(first)
+    def full_path(error: Any) -> FieldPath:
+        key = (error.get("ctx") or {}).get("key")
+        return path_of(error) if key is None else (*path_of(error), str(key))
+
+    # Among equally deep errors, one that is not "not of this type" (the rejected alternative of
+    # a union: a text where a mapping was written) says more.
+    first = max(errors, key=lambda e: (len(full_path(e)), not str(e["type"]).endswith("_type"),
+                                       -errors.index(e)))  # fmt: skip
+    where = full_path(first)
     ctx = first.get("ctx") or {}
-    if "key" in ctx:
-        where = (*where, str(ctx["key"]))
     kind = first["type"]
     if kind in ("value_error", "assertion_error"):
         message = str(ctx.get("error", first["msg"]))
@@ -362,27 +372,44 @@ class _Resolver:
     # -- communiqué ------------------------------------------------------------------------
 
     def communique(self, parsed: CommuniqueFile) -> Issue:
-        editions = {
-            lang: CommuniqueEdition(
-                language=lang,
-                quotes=[Quote(**q.model_dump()) for q in texts.quotes],
-                **texts.model_dump(exclude={"quotes"}),
+        languages: list[Language] = list(parsed.languages)
+        editions = {}
+        for lang, texts in parsed.languages.items():
+            fields = texts.model_dump(exclude={"quotes"})
+            for name in SHARED_COMMUNIQUE_FIELDS:
+                shared: Localized | None = getattr(parsed, name)
+                if not fields[name] and shared is not None:
+                    fields[name] = text_in(localized(shared, languages), lang)
+            if not fields["dateline_city"]:
+                where: FieldPath = ("languages", lang, "dateline_city")
+                raise IssueFileError(
+                    self.name, "required field is missing: give the city in each language, or "
+                    "once for all of them as dateline_city: beside languages:",
+                    field=_dotted(where), line=self.located.line_of(where[:-1]),
+                )  # fmt: skip
+            editions[lang] = CommuniqueEdition(
+                language=lang, quotes=[Quote(**q.model_dump()) for q in texts.quotes], **fields
             )
-            for lang, texts in parsed.languages.items()
-        }
         embargo = None if parsed.release == "immediate" else parsed.release.embargo_until
         return Issue(
             **self.common(parsed),
             communique=editions,
             embargo_until=embargo,
-            contacts=[MediaContact(**c.model_dump()) for c in parsed.contacts],
+            contacts=[
+                MediaContact(
+                    **c.model_dump(exclude={"role", "organisation"}),
+                    role=localized(c.role, languages),
+                    organisation=localized(c.organisation, languages),
+                )
+                for c in parsed.contacts
+            ],
             attachments=[
-                self.attachment(a.path, a.title, index)
+                self.attachment(a.path, localized(a.title, languages), index)
                 for index, a in enumerate(parsed.attachments)
             ],
         )
 
-    def attachment(self, relative: str, title: str, index: int) -> Attachment:
+    def attachment(self, relative: str, title: Text, index: int) -> Attachment:
         where: FieldPath = ("attachments", index, "path")
         limits = self.settings.fetch.model_copy(update={"max_bytes": ATTACHMENT_MAX_BYTES})
         try:
@@ -402,6 +429,16 @@ class _Resolver:
             size=len(fetched.content),
             data=fetched.content,
         )
+
+
+def localized(value: Localized, languages: list[Language]) -> Text:
+    """A printed field as the resolved issue holds it: the one text, or a text for each of the
+    issue's languages (a language the file does not give gets the first language's)."""
+    if isinstance(value, str):
+        return value
+    given = {lang: text for lang in LANGUAGES if (text := getattr(value, lang))}
+    first = given.get(languages[0]) or next(iter(given.values()))
+    return {lang: given.get(lang, first) for lang in languages}
 
 
 def window_end(day: Any, zone: ZoneInfo) -> datetime:

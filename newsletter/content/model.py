@@ -7,13 +7,26 @@ that accept Markdown say so; `render` turns them into HTML with raw HTML escaped
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 Language = Literal["fr", "en"]
 LANGUAGES: tuple[Language, ...] = ("fr", "en")
+
+
+#: A printed text shared by the issue's languages: one for all, or one per language (every
+#: language of the issue present once resolved). `text_in` picks the one to print.
+Text = str | dict[Language, str]
+
+
+def text_in(value: str | Mapping[Any, str], language: Language) -> str:
+    """The text of ``value`` (a `Text`, or a per-language setting) to print in ``language``."""
+    if isinstance(value, str):
+        return value
+    return value.get(language) or next((text for text in value.values() if text), "")
 
 
 class _Model(BaseModel):
@@ -63,8 +76,8 @@ class Quote(_Model):
 
 class MediaContact(_Model):
     name: str
-    role: str = ""
-    organisation: str = ""
+    role: Text = ""
+    organisation: Text = ""
     email: str | None = None
     phone: str | None = None
     languages: list[Language] = Field(default_factory=list)  # spoken: printed "(FR, ANG)"
@@ -74,7 +87,7 @@ class Attachment(_Model):
     """A file joined to a communiqué; `path` is resolved against the issue file."""
 
     path: str
-    title: str = ""
+    title: Text = ""  # empty: the file's name
     content_type: str = "application/octet-stream"
     size: int = 0
     data: bytes = b""  # read with the issue, so a send never reads the disk again

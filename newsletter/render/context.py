@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 from babel.numbers import format_decimal
 from markupsafe import Markup
 
-from newsletter.config import Workspace
+from newsletter.config import BrandSettings, Workspace
 from newsletter.content.model import (
     Article,
     CommuniqueEdition,
     InfolettreEdition,
     Issue,
     Language,
+    text_in,
 )
 from newsletter.render.i18n import (
     LOCALES,
@@ -52,12 +54,51 @@ _LABELS = {"linkedin": "LinkedIn", "youtube": "YouTube", "x": "X", "github": "Gi
 PLACEHOLDERS = {name: Markup(html_token(name)) for name in TOKEN_NAMES}
 
 
+@dataclass(frozen=True)
+class Brand:
+    """Who an email speaks for, in one language: what the templates print as ``brand.*``.
+
+    The workspace's `[brand]` settings with every per-language text resolved, so a template
+    never prints a mapping.
+    """
+
+    name: str
+    logo_url: str
+    logo_alt: str
+    website: str
+    primary_color: str
+    text_color: str
+    background_color: str
+    postal_address: str
+    contact_email: str
+    phone: str
+    blurb: str
+    social: dict[str, str]
+
+
+def workspace_brand(settings: BrandSettings, language: Language) -> Brand:
+    return Brand(
+        name=settings.name,
+        logo_url=settings.logo_url,
+        logo_alt=text_in(settings.logo_alt, language) or settings.name,
+        website=settings.website,
+        primary_color=settings.primary_color,
+        text_color=settings.text_color,
+        background_color=settings.background_color,
+        postal_address=settings.postal_address,
+        contact_email=settings.contact_email,
+        phone=settings.phone,
+        blurb=settings.blurb.get(language, ""),
+        social=dict(settings.social),
+    )
+
+
 def base_context(
     language: Language, workspace: Workspace, *, subject: str, preheader: str = ""
 ) -> dict[str, Any]:
     """What every template sees: brand, translations, tokens, footer texts."""
     settings = workspace.settings
-    brand = settings.brand
+    brand = workspace_brand(settings.brand, language)
     t = Translator(load_translations(workspace.templates_dir), language)
     return {
         "lang": language,
@@ -67,7 +108,7 @@ def base_context(
         "brand": brand,
         "subject": subject,
         "preheader": preheader,
-        "blurb": brand.blurb.get(language, ""),
+        "blurb": brand.blurb,
         "social": social_profiles(brand.social),
         "footer_note": "",
         "why": "",
@@ -99,7 +140,7 @@ def infolettre_context(issue: Issue, language: Language, workspace: Workspace) -
         hero=featured[0] if featured else None,
         card_rows=[cards[i : i + 2] for i in range(0, len(cards), 2)],
         footer_note=edition.footer_note,
-        why=context["t"]("why_infolettre", name=workspace.settings.brand.name),
+        why=context["t"]("why_infolettre", name=context["brand"].name),
     )
     return context
 
@@ -119,7 +160,8 @@ def communique_context(issue: Issue, language: Language, workspace: Workspace) -
             issue.embargo_until, t("embargo_format"), language, settings.timezone
         )
         status = t("embargo", when=when)
-    boilerplate = edition.boilerplate or settings.brand.blurb.get(language, "")
+    brand: Brand = context["brand"]
+    boilerplate = edition.boilerplate or brand.blurb
     context.update(
         edition=edition,
         issue=issue,
@@ -132,6 +174,8 @@ def communique_context(issue: Issue, language: Language, workspace: Workspace) -
         contacts=[
             {
                 **contact.model_dump(),
+                "role": text_in(contact.role, language),
+                "organisation": text_in(contact.organisation, language),
                 "spoken": ", ".join(t(f"spoken_{code}") for code in contact.languages),
             }
             for contact in issue.contacts
@@ -139,7 +183,7 @@ def communique_context(issue: Issue, language: Language, workspace: Workspace) -
         boilerplate=markdown_to_html(boilerplate) if boilerplate else "",
         attachments=[
             {
-                "title": a.title or PurePosixPath(a.path).name,
+                "title": text_in(a.title, language) or PurePosixPath(a.path).name,
                 "size": t(
                     "size_kb",
                     size=format_decimal(max(1, round(a.size / 1024)), locale=LOCALES[language]),
@@ -149,6 +193,6 @@ def communique_context(issue: Issue, language: Language, workspace: Workspace) -
             }
             for a in issue.attachments
         ],
-        why=t("why_communique", name=settings.brand.name),
+        why=t("why_communique", name=brand.name),
     )
     return context

@@ -136,6 +136,56 @@ def test_example_communique(settings: Settings) -> None:
     )
     assert Path(attachment.path).is_file()
     assert issue.sender is not None and issue.sender.email == "communiques@example.org"
+    # Printed fields written once per language, or once for both.
+    assert contact.role == {"fr": "Porte-parole", "en": "Spokesperson"}
+    assert attachment.title == {
+        "fr": "Organisations du Québec représentées à Mexico",
+        "en": "Québec organisations represented in Mexico City",
+    }
+    assert {e.dateline_city for e in issue.communique.values()} == {"Montréal"}
+    assert issue.communique["en"].photo_credit == "Denise Gagnon, FTQ"
+
+
+def test_a_language_may_override_a_shared_field_and_a_mapping_falls_back(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = _copy_communique(
+        tmp_path, "  fr:\n", "  fr:\n    photo_credit: Photo fournie par la FTQ\n"
+    )
+    text = path.read_text(encoding="utf-8").replace(
+        "role: {fr: Porte-parole, en: Spokesperson}", "role: {fr: Porte-parole}"
+    )
+    path.write_text(text, encoding="utf-8")
+    issue = load_issue(path, settings)
+    assert issue.communique["fr"].photo_credit == "Photo fournie par la FTQ"
+    assert issue.communique["en"].photo_credit == "Denise Gagnon, FTQ"
+    # English lacks a role: the first language's is printed rather than nothing.
+    assert issue.contacts[0].role == {"fr": "Porte-parole", "en": "Porte-parole"}
+
+
+def test_a_single_value_still_validates_where_one_per_language_is_allowed(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = _copy_communique(
+        tmp_path, "role: {fr: Porte-parole, en: Spokesperson}", "role: Porte-parole"
+    )
+    assert load_issue(path, settings).contacts[0].role == "Porte-parole"
+
+
+def test_a_dateline_city_given_nowhere_names_the_language(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = _copy_communique(tmp_path, "dateline_city: Montréal\n", "")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("  fr:\n", "  fr:\n    dateline_city: Montréal\n"),
+        encoding="utf-8",
+    )
+    with pytest.raises(IssueFileError) as caught:
+        load_issue(path, settings)
+    error = caught.value
+    assert error.field == "languages.en.dateline_city" and "give the city" in str(error)
+    assert error.line is not None
+    assert path.read_text(encoding="utf-8").splitlines()[error.line - 1] == "  en:"
 
 
 def test_embargo_with_offset(tmp_path: Path, settings: Settings) -> None:
@@ -265,6 +315,12 @@ BAD_COMMUNIQUE = [
     ("bad-contact-language", "languages: [fr, en]", "languages: [fr, es]", "contacts.0.languages.1",
      "'fr' or 'en'"),
     ("infolettre-key", "attachments:", "featured: []\nattachments:", "featured", "unknown key"),
+    ("role-language", "role: {fr: Porte-parole, en: Spokesperson}",
+     "role: {fr: Porte-parole, de: Sprecher}", "contacts.0.role.de", "unknown key 'de'"),
+    ("role-empty", "role: {fr: Porte-parole, en: Spokesperson}", "role: {}",
+     "contacts.0.role", "at least one language"),
+    ("shared-language", "photo_credit: Denise Gagnon, FTQ", "photo_credit: {es: Denise}",
+     "photo_credit.es", "unknown key 'es'"),
 ]  # fmt: skip
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from lxml import html as lxml_html
 
@@ -64,3 +66,43 @@ def test_communique_example(
         assert contact.name in text
         assert contact.email is None or contact.email.endswith((".org", ".com", ".net", ".test"))
     assert all(check.ok for check in rendered.checks), rendered.checks
+
+
+# Proper names the English communiqué keeps in French, as the source does.
+_NAMES = [
+    "Réseau québécois sur l'intégration continentale",
+    "Association pour la Taxation des Transactions pour l'Aide aux Citoyens",
+    "Centre international de solidarité ouvrière",
+    "Confédération des syndicats nationaux",
+    "Fédération des travailleurs et travailleuses du Québec",
+    "Fédération nationale des enseignantes et des enseignants du Québec",
+    "Confédération exemple",
+    "ATTAC-Québec",
+    "FNEEQ-CSN",
+    "Montréal",
+    "Québec",
+]
+# Words a French label, role or credit would bring in; the accented ones are caught anyway.
+_FRENCH = {
+    "à", "au", "aux", "avec", "ce", "ces", "dans", "de", "des", "du", "est", "et", "la",
+    "le", "les", "nous", "ou", "par", "pour", "qui", "que", "sur", "une", "vous", "version",
+    "porte", "parole", "renseignements", "jointes", "propos", "suivez", "désabonner", "gérer",
+    "préférences", "ko", "courriel", "infolettre", "communiqué", "crédit", "diffusion",
+}  # fmt: skip
+
+
+def test_the_english_communique_prints_no_french_word_but_names(workspace: Workspace) -> None:
+    issue = example(workspace, COMMUNIQUE)
+    rendered = render_issue(issue, "en", workspace)
+    doc = lxml_html.document_fromstring(rendered.html)
+    shown = [doc.text_content(), rendered.text, *(img.get("alt") or "" for img in doc.iter("img"))]
+    text = " ".join(" ".join(shown).replace("’", "'").split())
+    address = " ".join(workspace.settings.brand.postal_address.split())
+    for name in [address, *_NAMES]:
+        text = text.replace(name, " ")
+    text = re.sub(r"\S+@\S+|https?://\S+|%%\S+%%", " ", text)
+    words = re.findall(r"[^\W\d_]+", text)
+    french = sorted(
+        {w for w in words if w.lower() in _FRENCH or re.search("[àâçéèêëîïôûùüÿœ]", w.lower())}
+    )
+    assert french == [], french
