@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -86,6 +87,41 @@ class SenderSettings(_Section):
         "",
         description="Address of the List-Unsubscribe mailto: link; empty means the From address.",
     )
+
+
+class IdentitySettings(_Section):
+    """Another organisation an issue may speak for (a coalition's communiqué): `identity: KEY`
+    in the issue file. Its From address, logo, footer and "À propos" replace the brand's."""
+
+    name: str = Field(min_length=1)  # the organisation's name, printed
+    email: str  # From address (ASCII only)
+    from_name: str = ""  # From display name; default: the name
+    reply_to: str = ""  # empty: the [sender] reply_to
+    logo_url: str = ""  # empty: the name, printed where the logo goes
+    logo_alt: str | dict[str, str] = ""  # default: the name
+    website: str = ""
+    postal_address: str = ""  # printed in the footer (CASL requires one: a check says so)
+    contact_email: str = ""
+    phone: str = ""
+    about_title: str | dict[str, str] = ""  # default: "À propos de <name>"
+    boilerplate: str | dict[str, str] = ""  # Markdown: the "À propos" text and footer blurb
+    social: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("email", "reply_to")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value and not _FROM_ADDRESS.fullmatch(value):
+            raise ValueError(f"{value!r} is not an e-mail address in ASCII (name@example.org)")
+        return value
+
+    @field_validator("logo_alt", "about_title", "boilerplate")
+    @classmethod
+    def _per_language(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        return _per_language(value)
+
+
+_FROM_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_IDENTITY_KEY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 class FetchSettings(_Section):
@@ -263,6 +299,13 @@ class Settings(_Section):
     transport: Literal["sendgrid", "smtp", "outbox"] = Field(
         "outbox", description="Transport: sendgrid, smtp or outbox."
     )
+    identities: dict[str, IdentitySettings] = Field(
+        default_factory=dict,
+        description="Other organisations an issue may speak for (`identity: KEY` in the issue "
+        "file), each a table [identities.KEY]: name, email, from_name, reply_to, logo_url, "
+        "logo_alt, website, postal_address, contact_email, phone, about_title, boilerplate, "
+        "social.",
+    )
     brand: BrandSettings = Field(default_factory=BrandSettings)  # type: ignore[arg-type]
     sender: SenderSettings = Field(default_factory=SenderSettings)  # type: ignore[arg-type]
     fetch: FetchSettings = Field(default_factory=FetchSettings)  # type: ignore[arg-type]
@@ -286,6 +329,14 @@ class Settings(_Section):
             raise ValueError(
                 f"unknown time zone {value!r}; use an IANA name such as America/Toronto"
             ) from err
+        return value
+
+    @field_validator("identities")
+    @classmethod
+    def _identity_keys(cls, value: dict[str, IdentitySettings]) -> dict[str, IdentitySettings]:
+        for key in value:
+            if not _IDENTITY_KEY.fullmatch(key):
+                raise ValueError(f"{key!r}: name an identity with lowercase letters, digits and -")
         return value
 
     @field_validator("default_language")
@@ -405,7 +456,11 @@ def load_settings(path: Path | None, *, environ: Mapping[str, str] | None = None
     except ValidationError as err:
         first = err.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
-        env_name = ENV_PREFIX + key.replace(".", "_").upper()
+        # A table of tables (identities) has one variable for all of it.
+        env_name = next(
+            (info.env for info in declared_settings() if f"{key}.".startswith(f"{info.key}.")),
+            ENV_PREFIX + key.replace(".", "_").upper(),
+        )
         raise ConfigurationError(
             f"{source}: setting {key} ({env_name}): {first['msg']}"
             + (f" ({len(err.errors()) - 1} more)" if len(err.errors()) > 1 else "")

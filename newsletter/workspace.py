@@ -70,6 +70,35 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+#: The identity the starter communiqué speaks for (`identity: rqic`), as the example
+#: workspace's newsletter.toml declares it: a new workspace renders its starters at once.
+STARTER_IDENTITY = '''
+# Another organisation an issue may speak for: `identity: rqic` in the starter communiqué (a
+# coalition's release). Its From, logo, footer and "À propos" replace the brand's. Remove it
+# with the starter communiqué, or declare your own the same way.
+[identities.rqic]
+name = "Réseau québécois sur l'intégration continentale"
+email = "communiques@example.org"
+reply_to = "camille.tremblay@example.org"
+logo_url = "https://rqic.example.org/static/logo-rqic.png"
+logo_alt = { fr = "Logo du RQIC", en = "RQIC logo" }
+website = "https://rqic.example.org"
+postal_address = "1000, rue Exemple, bureau 200, Montréal (Québec)  H2X 1Y1"
+contact_email = "info@rqic.example.org"
+phone = "514 555-0150"
+about_title = { fr = "À propos du RQIC", en = "About the RQIC" }
+boilerplate.fr = """
+Le Réseau québécois sur l'intégration continentale (RQIC) regroupe des organisations
+syndicales, populaires, communautaires et de solidarité internationale du Québec. Il suit les
+accords de commerce et d'investissement et fait connaître les propositions de la société civile
+à leur sujet."""
+boilerplate.en = """
+The Réseau québécois sur l'intégration continentale (RQIC) brings together union, grassroots,
+community and international-solidarity organisations from Québec. It follows trade and
+investment agreements and makes civil society's proposals about them known."""
+'''
+
+
 def create_workspace(directory: Path) -> Path:
     """Create a workspace in `directory` (new or empty); all of it appears at once or nothing."""
     target = directory.resolve()
@@ -83,7 +112,7 @@ def create_workspace(directory: Path) -> Path:
         shutil.copytree(starter_issues_dir(), staging / "issues",
                         ignore=shutil.ignore_patterns("drafts", "__pycache__"))  # fmt: skip
         (staging / "subscribers").mkdir()
-        (staging / CONFIG_FILE).write_text(settings_toml(), encoding="utf-8")
+        (staging / CONFIG_FILE).write_text(settings_toml() + STARTER_IDENTITY, encoding="utf-8")
         if target.exists():
             target.rmdir()
         staging.rename(target)

@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.config import declared_settings, find_workspace, load_settings
 from newsletter.errors import ConfigurationError
-from newsletter.workspace import settings_toml
+from newsletter.workspace import STARTER_IDENTITY, settings_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,3 +111,43 @@ def test_the_commented_settings_file_parses_to_the_defaults(tmp_path: Path) -> N
     )
     path.write_text(uncommented, "utf-8")
     assert load_settings(path, environ={}) == load_settings(None, environ={})
+
+
+def test_identities_are_tables_of_the_file_or_json_in_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "newsletter.toml"
+    path.write_text(
+        "[identities.coalition]\nname = 'Coalition'\nemail = 'c@example.org'\n"
+        "postal_address = '1 rue Exemple'\nlogo_alt = {fr = 'Logo', en = 'Logo (en)'}\n",
+        "utf-8",
+    )
+    coalition = load_settings(path, environ={}).identities["coalition"]
+    assert (coalition.name, coalition.logo_alt) == ("Coalition", {"fr": "Logo", "en": "Logo (en)"})
+    settings = load_settings(
+        None, environ={"NEWSLETTER_IDENTITIES": '{"x": {"name": "X", "email": "x@example.org"}}'}
+    )
+    assert settings.identities["x"].email == "x@example.org"
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ("[identities.coalition]\nname = 'C'\n", r"identities\.coalition\.email"),
+        ("[identities.coalition]\nname = 'C'\nemail = 'é@example.org'\n", "ASCII"),
+        ("[identities.Coalition]\nname = 'C'\nemail = 'c@example.org'\n", "lowercase"),
+        ("[identities.coalition]\nname = 'C'\nemail = 'c@example.org'\nlogo_alt = {de = 'x'}\n",
+         "per language"),
+    ],
+)  # fmt: skip
+def test_a_wrong_identity_names_it_and_the_variable(
+    tmp_path: Path, table: str, words: str
+) -> None:
+    path = tmp_path / "newsletter.toml"
+    path.write_text(table, "utf-8")
+    with pytest.raises(ConfigurationError, match=words) as caught:
+        load_settings(path, environ={})
+    assert "NEWSLETTER_IDENTITIES" in str(caught.value)
+
+
+def test_the_starter_identity_is_the_example_workspace_s() -> None:
+    example = tomllib.loads((ROOT / "newsletter.toml").read_text(encoding="utf-8"))
+    assert tomllib.loads(STARTER_IDENTITY)["identities"] == example["identities"]

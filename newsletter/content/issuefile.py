@@ -289,6 +289,7 @@ class _IssueFile(_File):
     slug: str
     date: date
     template: str | None = None  # default: the kind
+    identity: str | None = None  # a key of the settings' [identities]; default: the brand
     sender: SenderFile | None = None
 
     @field_validator("slug")

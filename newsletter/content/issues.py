@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from newsletter.config import Settings
+from newsletter.config import IdentitySettings, Settings
 from newsletter.content.feeds import read_feed
 from newsletter.content.fetch import Reader, fetch, with_charset
 from newsletter.content.issuefile import (
@@ -231,8 +231,15 @@ class _Resolver:
         )
 
     def common(self, parsed: InfolettreFile | CommuniqueFile) -> dict[str, Any]:
+        identity = self.identity(parsed.identity)
         if parsed.sender is not None:
             sender = Sender(**parsed.sender.model_dump())
+        elif identity is not None:
+            sender = Sender(
+                name=identity.from_name or identity.name,
+                email=identity.email,
+                reply_to=identity.reply_to or None,
+            )
         else:
             configured = self.settings.sender
             sender = Sender(
@@ -245,8 +252,22 @@ class _Resolver:
             "template": parsed.template or parsed.kind,
             "languages": list(parsed.languages),
             "sender": sender,
+            "identity": parsed.identity,
             "source_path": self.name,
         }
+
+    def identity(self, key: str | None) -> IdentitySettings | None:
+        if key is None:
+            return None
+        declared = self.settings.identities
+        if key not in declared:
+            known = ", ".join(sorted(declared)) or "none is declared"
+            raise self.error(
+                f"unknown identity {key!r} (declared: {known}); declare it as "
+                f"[identities.{key}] in newsletter.toml",
+                ("identity",),
+            )
+        return declared[key]
 
     # -- infolettre ------------------------------------------------------------------------
 

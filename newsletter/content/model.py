@@ -135,6 +135,7 @@ class Issue(_Model):
     template: str  # template name under templates/, without ".mjml"
     languages: list[Language]  # the first is the fallback language
     sender: Sender | None = None  # None: the configured sender
+    identity: str | None = None  # who it speaks for: a key of the settings' identities
     source_path: str = ""  # the issue file, for messages
     # infolettre
     infolettre: dict[Language, InfolettreEdition] = Field(default_factory=dict)

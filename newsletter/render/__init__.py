@@ -103,7 +103,7 @@ def _render(
         html,
         text,
         personalization,
-        postal_address=workspace.settings.brand.postal_address,
+        postal_address=context["brand"].postal_address,
         unsubscribe_level=unsubscribe,
     )
     return RenderedIssue(

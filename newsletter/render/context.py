@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 from babel.numbers import format_decimal
 from markupsafe import Markup
 
-from newsletter.config import BrandSettings, Workspace
+from newsletter.config import Workspace
 from newsletter.content.model import (
     Article,
     CommuniqueEdition,
@@ -18,6 +17,7 @@ from newsletter.content.model import (
     Language,
     text_in,
 )
+from newsletter.render.brand import Brand, brand_for
 from newsletter.render.i18n import (
     LOCALES,
     Translator,
@@ -54,51 +54,18 @@ _LABELS = {"linkedin": "LinkedIn", "youtube": "YouTube", "x": "X", "github": "Gi
 PLACEHOLDERS = {name: Markup(html_token(name)) for name in TOKEN_NAMES}
 
 
-@dataclass(frozen=True)
-class Brand:
-    """Who an email speaks for, in one language: what the templates print as ``brand.*``.
-
-    The workspace's `[brand]` settings with every per-language text resolved, so a template
-    never prints a mapping.
-    """
-
-    name: str
-    logo_url: str
-    logo_alt: str
-    website: str
-    primary_color: str
-    text_color: str
-    background_color: str
-    postal_address: str
-    contact_email: str
-    phone: str
-    blurb: str
-    social: dict[str, str]
-
-
-def workspace_brand(settings: BrandSettings, language: Language) -> Brand:
-    return Brand(
-        name=settings.name,
-        logo_url=settings.logo_url,
-        logo_alt=text_in(settings.logo_alt, language) or settings.name,
-        website=settings.website,
-        primary_color=settings.primary_color,
-        text_color=settings.text_color,
-        background_color=settings.background_color,
-        postal_address=settings.postal_address,
-        contact_email=settings.contact_email,
-        phone=settings.phone,
-        blurb=settings.blurb.get(language, ""),
-        social=dict(settings.social),
-    )
-
-
 def base_context(
-    language: Language, workspace: Workspace, *, subject: str, preheader: str = ""
+    language: Language,
+    workspace: Workspace,
+    *,
+    subject: str,
+    preheader: str = "",
+    identity: str | None = None,
 ) -> dict[str, Any]:
-    """What every template sees: brand, translations, tokens, footer texts."""
+    """What every template sees: brand (or the identity an issue names), translations,
+    tokens, footer texts."""
     settings = workspace.settings
-    brand = workspace_brand(settings.brand, language)
+    brand = brand_for(settings, identity, language)
     t = Translator(load_translations(workspace.templates_dir), language)
     return {
         "lang": language,
@@ -130,7 +97,11 @@ def infolettre_context(issue: Issue, language: Language, workspace: Workspace) -
     edition = issue.edition(language)
     assert isinstance(edition, InfolettreEdition)
     context = base_context(
-        language, workspace, subject=edition.subject, preheader=edition.preheader
+        language,
+        workspace,
+        subject=edition.subject,
+        preheader=edition.preheader,
+        identity=issue.identity,
     )
     featured = edition.featured
     cards: list[Article] = featured[1:]
@@ -150,7 +121,11 @@ def communique_context(issue: Issue, language: Language, workspace: Workspace) -
     assert isinstance(edition, CommuniqueEdition)
     settings = workspace.settings
     context = base_context(
-        language, workspace, subject=edition.subject, preheader=edition.preheader
+        language,
+        workspace,
+        subject=edition.subject,
+        preheader=edition.preheader,
+        identity=issue.identity,
     )
     t: Translator = context["t"]
     if issue.embargo_until is None:
@@ -163,6 +138,9 @@ def communique_context(issue: Issue, language: Language, workspace: Workspace) -
     brand: Brand = context["brand"]
     boilerplate = edition.boilerplate or brand.blurb
     context.update(
+        about_title=edition.boilerplate_title or brand.about_title or t("about", name=brand.name),
+        # The "À propos" says who the organisation is: the footer need not say it again.
+        blurb="" if boilerplate else brand.blurb,
         edition=edition,
         issue=issue,
         release_status=status,

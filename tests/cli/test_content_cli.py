@@ -127,7 +127,9 @@ def test_init_creates_a_workspace_that_renders(
     for name in ("newsletter.toml", "templates/infolettre.mjml", "issues", "subscribers"):
         assert (target / name).exists()
     settings = load_settings(target / "newsletter.toml", environ={})
-    assert settings == load_settings(None, environ={})
+    # The defaults, and the identity the starter communiqué speaks for.
+    assert list(settings.identities) == ["rqic"]
+    assert settings.model_copy(update={"identities": {}}) == load_settings(None, environ={})
     # A starter infolettre and communiqué, and the reference of the format, ready to render.
     starters = sorted((target / "issues").glob("*.yaml"))
     assert [p.name for p in starters] == [Path(COMMUNIQUE).name, Path(INFOLETTRE).name]

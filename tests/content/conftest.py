@@ -13,6 +13,7 @@ import pytest
 from newsletter.config import FetchSettings, Settings, load_settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "content"
+ROOT = Path(__file__).resolve().parents[2]
 BIG = 20_000  # bytes served by /big and /big-declared
 SLOW_SECONDS = 2.0
 
@@ -93,7 +94,8 @@ def http_server() -> Iterator[str]:
 
 @pytest.fixture
 def settings() -> Settings:
-    return load_settings(None, environ={})
+    """The example workspace's settings (the example communiqué names its identity)."""
+    return load_settings(ROOT / "newsletter.toml", environ={})
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from newsletter.config import Settings
 from newsletter.content.issues import load_issue
+from newsletter.content.model import Sender
 from newsletter.content.text import normalize_url
 from newsletter.errors import IssueFileError
 
@@ -122,7 +123,8 @@ def test_example_communique(settings: Settings) -> None:
     assert "Chrystia Freeland" not in fr.body  # the lead is not repeated in the body
     assert fr.body.count("\n\n") == 4  # five paragraphs
     assert len(fr.quotes) == 4
-    assert fr.boilerplate_title == "À propos du RQIC"
+    assert (fr.boilerplate_title, fr.boilerplate) == ("", "")  # the identity's "À propos"
+    assert issue.identity == "rqic"
     assert "Denise Gagnon" in fr.photo_credit
     assert issue.communique["en"].headline == "Civil society has a plan for the NAFTA negotiations"
     (contact,) = issue.contacts
@@ -135,7 +137,12 @@ def test_example_communique(settings: Settings) -> None:
         attachment.size == (ISSUES / "files" / "rqic-alena-2017-organisations.txt").stat().st_size
     )
     assert Path(attachment.path).is_file()
-    assert issue.sender is not None and issue.sender.email == "communiques@example.org"
+    # The identity's From: no sender: block in the file.
+    assert issue.sender == Sender(
+        name="Réseau québécois sur l'intégration continentale",
+        email="communiques@example.org",
+        reply_to="camille.tremblay@example.org",
+    )
     # Printed fields written once per language, or once for both.
     assert contact.role == {"fr": "Porte-parole", "en": "Spokesperson"}
     assert attachment.title == {
@@ -186,6 +193,37 @@ def test_a_dateline_city_given_nowhere_names_the_language(
     assert error.field == "languages.en.dateline_city" and "give the city" in str(error)
     assert error.line is not None
     assert path.read_text(encoding="utf-8").splitlines()[error.line - 1] == "  en:"
+
+
+def test_an_explicit_sender_wins_over_the_identity_s_from(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = _copy_communique(
+        tmp_path,
+        "identity: rqic\n",
+        "identity: rqic\nsender: {name: Camille, email: c@example.org}\n",
+    )
+    issue = load_issue(path, settings)
+    assert issue.identity == "rqic"
+    assert issue.sender == Sender(name="Camille", email="c@example.org")
+
+
+@pytest.mark.parametrize(
+    ("declared", "words"),
+    [(True, "unknown identity 'coalition' (declared: rqic)"), (False, "none is declared")],
+)
+def test_an_identity_the_settings_do_not_declare_is_refused_at_its_line(
+    tmp_path: Path, settings: Settings, declared: bool, words: str
+) -> None:
+    path = _copy_communique(tmp_path, "identity: rqic", "identity: coalition")
+    chosen = settings if declared else settings.model_copy(update={"identities": {}})
+    with pytest.raises(IssueFileError) as caught:
+        load_issue(path, chosen)
+    error = caught.value
+    assert error.field == "identity" and words in str(error)
+    assert "[identities.coalition]" in str(error)
+    assert error.line is not None
+    assert path.read_text(encoding="utf-8").splitlines()[error.line - 1] == "identity: coalition"
 
 
 def test_embargo_with_offset(tmp_path: Path, settings: Settings) -> None:

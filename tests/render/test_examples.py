@@ -11,6 +11,7 @@ from newsletter.config import Workspace
 from newsletter.content.issues import load_issue
 from newsletter.content.model import InfolettreEdition, Issue
 from newsletter.render import render_issue
+from newsletter.render.brand import brand_for
 from newsletter.render.checks import GMAIL_CLIP_BYTES
 from newsletter.render.personalize import html_token
 from tests.render.conftest import plain
@@ -97,7 +98,7 @@ def test_the_english_communique_prints_no_french_word_but_names(workspace: Works
     doc = lxml_html.document_fromstring(rendered.html)
     shown = [doc.text_content(), rendered.text, *(img.get("alt") or "" for img in doc.iter("img"))]
     text = " ".join(" ".join(shown).replace("’", "'").split())
-    address = " ".join(workspace.settings.brand.postal_address.split())
+    address = " ".join(brand_for(workspace.settings, issue.identity, "en").postal_address.split())
     for name in [address, *_NAMES]:
         text = text.replace(name, " ")
     text = re.sub(r"\S+@\S+|https?://\S+|%%\S+%%", " ", text)
