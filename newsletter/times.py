@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.errors import ScheduleError
 
+#: The years a schedule, a move or a filter may name (the ends of datetime overflow in UTC).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 
@@ -42,6 +44,10 @@ def parse_at(text: str, tz: ZoneInfo, *, where: str = "--at") -> datetime:
         raise ScheduleError(
             f"{where}: {text!r} is not a time: write it as YYYY-MM-DD HH:MM "
             "(e.g. 2026-12-01 08:00), optionally with an offset (2026-12-01T08:00-05:00)"
+        )
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise ScheduleError(
+            f"{where}: {text!r} is out of range: give a time between {FIRST_YEAR} and {LAST_YEAR}"
         )
     if parsed.tzinfo is not None:
         return parsed.astimezone(UTC)

@@ -46,12 +46,12 @@ class Permission(StrEnum):
 _AUTHOR = {Permission.COMPOSE, Permission.TEST_SEND, Permission.READ}
 _EDITOR = _AUTHOR | {
     Permission.APPROVE, Permission.SEND, Permission.SCHEDULE, Permission.STEER,
-    Permission.AUDIENCE, Permission.AUDIT,
+    Permission.AUDIENCE,
 }  # fmt: skip
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AUTHOR: frozenset(_AUTHOR),
     Role.EDITOR: frozenset(_EDITOR),
-    Role.ADMIN: frozenset(_EDITOR | {Permission.USERS}),
+    Role.ADMIN: frozenset(_EDITOR | {Permission.USERS, Permission.AUDIT}),
 }
 
 _DOING = {

@@ -315,12 +315,29 @@ def sample_fields(base_url: str, slug: str, language: str) -> dict[str, str]:
     }
 
 
+#: Previews of recent revisions: a revision never changes, so its rendering is kept a while
+#: (the studio's issue page and its four preview frames ask for the same ones at once).
+_PREVIEWS: dict[tuple[str, int, str], Preview] = {}
+_PREVIEWS_KEPT = 32
+
+
 def preview(core: Core, actor: Actor, slug: str, language: str) -> Preview:
     """The latest revision in ``language`` as a sample recipient would get it, with checks."""
+    actor.require(Permission.READ)
+    with core.store.session() as session:
+        record = _issue(session, slug)
+        revision_id = _revision(session, record, None).id
+    key = (str(core.store.engine.url), revision_id, language)
+    if key in _PREVIEWS:
+        return _PREVIEWS[key]
     (rendered,) = render(core, actor, slug, language=language)
     fields = sample_fields(core.workspace.settings.public_base_url, slug, rendered.language)
     filled = rendered.personalization.fill(fields)
-    return Preview(rendered.language, filled.subject, filled.html, filled.text, rendered.checks)
+    shown = Preview(rendered.language, filled.subject, filled.html, filled.text, rendered.checks)
+    if len(_PREVIEWS) >= _PREVIEWS_KEPT:
+        _PREVIEWS.pop(next(iter(_PREVIEWS)))
+    _PREVIEWS[key] = shown
+    return shown
 
 
 # -- deciding -------------------------------------------------------------------------------

@@ -108,3 +108,14 @@ def test_an_embargoed_communique_is_refused_by_schedule_and_send(
     assert run(["-w", root, "schedule", str(path), *on_time]) == 0
     assert run(["-w", root, "schedules", "move", "1", "--at", "2999-05-31 10:00"]) == 2
     assert "under embargo until" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("at", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"])
+def test_a_time_at_the_ends_of_the_calendar_is_a_clear_error(
+    workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str], at: str
+) -> None:
+    root = _ws(workspace, tmp_path)
+    capsys.readouterr()
+    assert run(["-w", root, "schedule", COMMUNIQUE, "--at", at, "--list", "presse"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "out of range" in err and "Traceback" not in err

@@ -8,7 +8,6 @@ comes back as the service's message on the page.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -24,10 +23,11 @@ from newsletter.web.studio.base import PREFIX, Page, back, checked_form, field, 
 
 router = APIRouter()
 
-#: What the preview frame may do: show the email's own styles and images; no script, no form.
+#: What the preview frame may do: show the email's own styles; no script, no form, and no
+#: request to another site (its images show as their alt text, as with images off).
 PREVIEW_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
         "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -41,7 +41,7 @@ def _issue_url(slug: str) -> str:
 
 
 @router.get(f"{PREFIX}/", response_class=HTMLResponse)
-async def dashboard(request: Request) -> HTMLResponse:
+def dashboard(request: Request) -> HTMLResponse:
     page = Page(request, signed_in(request))
     core, actor = page.core, page.actor
     found = issues.list_issues(core, actor)
@@ -58,7 +58,7 @@ async def dashboard(request: Request) -> HTMLResponse:
 
 
 @router.get(f"{PREFIX}/issues", response_class=HTMLResponse)
-async def issue_list(request: Request, q: str = "", kind: str = "", status: str = "",
+def issue_list(request: Request, q: str = "", kind: str = "", status: str = "",
                      language: str = "") -> HTMLResponse:  # fmt: skip
     page = Page(request, signed_in(request))
     found: list[IssueSummary] = issues.list_issues(
@@ -73,7 +73,7 @@ async def issue_list(request: Request, q: str = "", kind: str = "", status: str 
 
 
 @router.get(f"{PREFIX}/issues/new", response_class=HTMLResponse)
-async def new_issue(request: Request) -> HTMLResponse:
+def new_issue(request: Request) -> HTMLResponse:
     page = Page(request, signed_in(request))
     return page.render("edit.html", slug=None, document="", error="")
 
@@ -86,7 +86,7 @@ async def create_issue(request: Request) -> Response:
 
 
 @router.get(f"{PREFIX}/issues/{{slug}}", response_class=HTMLResponse)
-async def issue_page(request: Request, slug: str) -> HTMLResponse:
+def issue_page(request: Request, slug: str) -> HTMLResponse:
     page = Page(request, signed_in(request))
     core, actor = page.core, page.actor
     detail = issues.show(core, actor, slug)
@@ -97,7 +97,7 @@ async def issue_page(request: Request, slug: str) -> HTMLResponse:
 
 
 @router.get(f"{PREFIX}/issues/{{slug}}/edit", response_class=HTMLResponse)
-async def edit_issue(request: Request, slug: str) -> HTMLResponse:
+def edit_issue(request: Request, slug: str) -> HTMLResponse:
     page = Page(request, signed_in(request))
     document = issues.export(page.core, page.actor, slug)
     return page.render("edit.html", slug=slug, document=document, error="")
@@ -128,7 +128,7 @@ def _save(page: Page, document: str, *, slug: str | None) -> Response:
 
 
 @router.get(f"{PREFIX}/issues/{{slug}}/history", response_class=HTMLResponse)
-async def issue_history(request: Request, slug: str, a: int = 0, b: int = 0) -> HTMLResponse:
+def issue_history(request: Request, slug: str, a: int = 0, b: int = 0) -> HTMLResponse:
     page = Page(request, signed_in(request))
     detail = issues.show(page.core, page.actor, slug)
     diff = ""
@@ -139,7 +139,7 @@ async def issue_history(request: Request, slug: str, a: int = 0, b: int = 0) -> 
 
 
 @router.get(f"{PREFIX}/issues/{{slug}}/preview/{{language}}", response_class=HTMLResponse)
-async def preview_frame(request: Request, slug: str, language: str) -> Response:
+def preview_frame(request: Request, slug: str, language: str) -> Response:
     """The email as a sample recipient sees it, for a sandboxed frame of the issue page."""
     page = Page(request, signed_in(request))
     shown = issues.preview(page.core, page.actor, slug, language)
@@ -147,7 +147,7 @@ async def preview_frame(request: Request, slug: str, language: str) -> Response:
 
 
 @router.get(f"{PREFIX}/issues/{{slug}}/text/{{language}}")
-async def preview_text(request: Request, slug: str, language: str) -> Response:
+def preview_text(request: Request, slug: str, language: str) -> Response:
     page = Page(request, signed_in(request))
     shown = issues.preview(page.core, page.actor, slug, language)
     return PlainTextResponse(shown.text, headers=PREVIEW_HEADERS)
@@ -202,7 +202,3 @@ def _send(page: Page, slug: str, form: Mapping[str, Any]) -> Response:
     send_id = sends.start(core, actor, slug, list_name=list_name, segment=segment,
                           again=field(form, "again") == "yes")  # fmt: skip
     return back(f"{PREFIX}/sends/{send_id}", done="started")
-
-
-def shown_time(value: datetime | None, tz: ZoneInfo) -> str:
-    return "" if value is None else value.astimezone(tz).strftime("%Y-%m-%d %H:%M")

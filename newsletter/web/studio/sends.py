@@ -33,14 +33,14 @@ SEND_ACTIONS = {
 
 
 @router.get(f"{PREFIX}/sends", response_class=HTMLResponse)
-async def send_list(request: Request) -> HTMLResponse:
+def send_list(request: Request) -> HTMLResponse:
     page = Page(request, signed_in(request))
     return page.render("sends.html", found=sends.list_sends(page.core, page.actor, limit=100),
                        tz=ZoneInfo(page.web.settings.timezone))  # fmt: skip
 
 
 @router.get(f"{PREFIX}/sends/{{send_id}}", response_class=HTMLResponse)
-async def send_page(request: Request, send_id: int) -> HTMLResponse:
+def send_page(request: Request, send_id: int) -> HTMLResponse:
     page = Page(request, signed_in(request))
     status = sends.status(page.core, page.actor, send_id)
     report = reports.send_report(page.core, page.actor, send_id)
@@ -51,7 +51,7 @@ async def send_page(request: Request, send_id: int) -> HTMLResponse:
 
 
 @router.get(f"{PREFIX}/sends/{{send_id}}/progress")
-async def send_progress(request: Request, send_id: int) -> Response:
+def send_progress(request: Request, send_id: int) -> Response:
     """What the page's script polls to move the progress bar."""
     page = Page(request, signed_in(request))
     status = sends.status(page.core, page.actor, send_id)
@@ -79,7 +79,7 @@ async def send_action(request: Request, send_id: int, action: str) -> Response:
 
 
 @router.get(f"{PREFIX}/schedules", response_class=HTMLResponse)
-async def schedule_list(request: Request) -> HTMLResponse:
+def schedule_list(request: Request) -> HTMLResponse:
     page = Page(request, signed_in(request))
     return page.render("schedules.html", found=schedules.listed(page.core, page.actor),
                        tz=ZoneInfo(page.web.settings.timezone))  # fmt: skip
@@ -105,7 +105,7 @@ async def schedule_action(request: Request, schedule_id: int, action: str) -> Re
 
 
 @router.get(f"{PREFIX}/audit", response_class=HTMLResponse)
-async def audit_log(request: Request, actor: str = "") -> HTMLResponse:
+def audit_log(request: Request, actor: str = "") -> HTMLResponse:
     page = Page(request, signed_in(request))
     found = audit.entries(page.core, page.actor, by=actor.strip() or None, limit=300)
     return page.render("audit.html", found=found, who=actor,
