@@ -11,17 +11,20 @@ embargo has passed, even if a Send of it exists (defence in depth: a Send is ref
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from newsletter.delivery.own_links import untracked
+from newsletter.render.i18n import long_date
 from newsletter.render.personalize import PersonalizationTemplate
 from newsletter.store.tables import (
+    IssueRecord,
     ScheduledSend,
     Send,
     SendContent,
@@ -47,6 +50,18 @@ class Entry:
     subject: str
     sent_at: datetime
     send_id: int
+    # Its own date (a release's, an edition's); for an issue the store does not know, the day it
+    # was published. None: not looked up.
+    issue_date: date | None = None
+
+    @property
+    def day(self) -> date:
+        """The date the lists show: the issue's own, else the day it was published (UTC)."""
+        return self.issue_date or self.sent_at.date()
+
+    def day_in(self, language: str) -> str:
+        """That date as a reader of ``language`` writes it: "30 mai 2017", "May 30, 2017"."""
+        return long_date(self.day, "en" if language == "en" else "fr", "UTC")
 
 
 def sent_entries(ctx: WebContext, *, kind: str | None = None) -> list[Entry]:
@@ -82,7 +97,28 @@ def sent_entries(ctx: WebContext, *, kind: str | None = None) -> list[Entry]:
             continue
         seen.add((slug, language))
         entries.append(Entry(slug, issue_kind, language, subject, finished or created, send_id))
-    return entries
+    return _dated(ctx, entries)
+
+
+def _local_day(moment: datetime, zone: ZoneInfo) -> date:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(zone).date()
+
+
+def _dated(ctx: WebContext, entries: list[Entry]) -> list[Entry]:
+    """The entries with their issue's own date (a communiqué's release date, an infolettre's
+    edition date, as the issue says), newest first; an issue the store does not know keeps the
+    day it was published, in the configured zone."""
+    slugs = {entry.slug for entry in entries}
+    query = select(IssueRecord.slug, IssueRecord.issue_date).where(IssueRecord.slug.in_(slugs))
+    with ctx.store.session() as session:
+        rows = session.execute(query).all() if slugs else []
+    known = {slug: date.fromisoformat(day) for slug, day in rows if day}
+    zone = ZoneInfo(ctx.settings.timezone)
+    dated = [replace(e, issue_date=known.get(e.slug) or _local_day(e.sent_at, zone))
+             for e in entries]  # fmt: skip
+    dated.sort(key=lambda entry: (entry.day, entry.send_id), reverse=True)
+    return dated
 
 
 def _neutral_fields(ctx: WebContext, slug: str, language: str) -> dict[str, str]:

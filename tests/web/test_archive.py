@@ -6,11 +6,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from newsletter.delivery.ledger.freeze import create_send
 from newsletter.delivery.worker.runner import Worker
 from newsletter.store import Store
-from newsletter.store.tables import ScheduledSend
+from newsletter.store.tables import IssueRecord, ScheduledSend, Send
 from newsletter.testing import MemoryTransport
 from tests.delivery.ledger_fixtures import LINKS, plan, populate
 from tests.web.web_fixtures import WebClient
@@ -99,3 +100,39 @@ def test_empty_archive_and_newsroom_say_so(client: WebClient) -> None:
     assert "Aucun communiqué n'est encore paru." in client.get("/newsroom?lang=fr").text.replace(
         "&#39;", "'"
     )
+
+
+def _issue(store: Store, slug: str, kind: str, day: str) -> None:
+    now = datetime.now(UTC)
+    with store.session() as session:
+        session.add(IssueRecord(slug=slug, kind=kind, issue_date=day, created_at=now,
+                                updated_at=now))  # fmt: skip
+
+
+def test_the_archive_and_newsroom_show_each_issue_s_own_date_in_the_reader_s_language(
+    client: WebClient, store: Store, tmp_path: Path
+) -> None:
+    populate(store, tmp_path, "presse", 2)
+    _issue(store, "2017-05-30-alena", "communique", "2017-05-30")
+    _issue(store, "2025-05-06-infolettre", "infolettre", "2025-05-06")
+    # Sent in this order, long after their dates; the lists go by the issues' own dates.
+    _send(store, "2025-05-06-infolettre")
+    _send(store, "2017-05-30-alena", kind="communique")
+    unknown = _send(store, "2026-01-not-in-the-store")
+    with store.session() as session:
+        sent = session.get(Send, unknown)
+        assert sent is not None and sent.finished_at is not None
+        finished = sent.finished_at.replace(tzinfo=sent.finished_at.tzinfo or UTC)
+    sent_day = finished.astimezone(ZoneInfo("America/Toronto")).date().isoformat()
+    french = client.get("/archive?lang=fr").text
+    assert '<time datetime="2017-05-30">30 mai 2017</time>' in french
+    assert '<time datetime="2025-05-06">6 mai 2025</time>' in french
+    assert f'<time datetime="{sent_day}">' in french  # not in the store: the day it went out
+    assert french.index("2025-05-06-infolettre") < french.index("2017-05-30-alena")
+    english = client.get("/archive?lang=en").text
+    assert '<time datetime="2017-05-30">May 30, 2017</time>' in english
+    assert '<time datetime="2025-05-06">May 6, 2025</time>' in english
+    newsroom = client.get("/newsroom?lang=en").text
+    assert '<time datetime="2017-05-30">May 30, 2017</time>' in newsroom
+    assert "2025-05-06-infolettre" not in newsroom
+    assert f'<time datetime="{sent_day}">' not in newsroom
