@@ -273,6 +273,47 @@ class StudioSettings(_Section):
     )
 
 
+class PressSettings(_Section):
+    inbound_secret: str = Field(
+        "",
+        description="Secret last segment of the SendGrid Inbound Parse URL "
+        "(<public_base_url>/webhooks/inbound/<secret>), 16 or more letters, digits, '-' or '_'; "
+        "empty turns the endpoint off (secret: never printed or logged).",
+    )
+    inbound_max_bytes: int = Field(
+        40_000_000,
+        description="Largest Inbound Parse post accepted, in bytes (SendGrid's whole message is "
+        "at most 30 MB); a larger one gets 413 and nothing is stored.",
+        gt=0,
+    )
+    reply_domain: str = Field(
+        "",
+        description="Domain whose mail SendGrid Inbound Parse receives (its MX is "
+        "mx.sendgrid.net); when set, communiqués sent with `newsletter press send` get a "
+        "tracked Reply-To there. Empty: replies go to the sender's reply_to.",
+    )
+
+    @field_validator("inbound_secret")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        if value and not _URL_SECRET.fullmatch(value):
+            # The value itself is never repeated: it is a secret.
+            raise ValueError("16 or more letters, digits, '-' or '_' are needed")
+        return value
+
+    @field_validator("reply_domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and not _DOMAIN.fullmatch(value):
+            raise ValueError(f"{value!r} is not a domain name such as reponses.example.org")
+        return value
+
+
+_URL_SECRET = re.compile(r"[A-Za-z0-9_-]{16,200}")
+_DOMAIN = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
 class TypographySettings(_Section):
     french_punctuation_space: Literal["narrow", "nbsp", "none"] = Field(
         "narrow",
@@ -319,6 +360,7 @@ class Settings(_Section):
         default_factory=TypographySettings  # type: ignore[arg-type]
     )
     studio: StudioSettings = Field(default_factory=StudioSettings)  # type: ignore[arg-type]
+    press: PressSettings = Field(default_factory=PressSettings)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod

@@ -144,6 +144,7 @@ from newsletter.cli import (  # noqa: E402, F401
     commands_events,
     commands_issues,
     commands_lists,
+    commands_press,
     commands_report,
     commands_schedule,
     commands_users,

@@ -621,3 +621,111 @@ outcomes_t = cast(Table, DeliveryOutcome.__table__)
 events_t = cast(Table, TrackingEvent.__table__)
 quarantine_t = cast(Table, QuarantinedEvent.__table__)
 links_t = cast(Table, TrackedLink.__table__)
+
+
+# --- the press: sends made for journalists, PDF versions, replies (0009) ----------------------
+# A communiqué sent with `newsletter press send` may go out before its embargo (the recipients
+# get a signed preview link instead of the web version) and may carry a tracked Reply-To whose
+# replies SendGrid's Inbound Parse posts back; each reply is kept with its send and press contact.
+
+REPLY_FORWARD_PENDING = "pending"
+REPLY_FORWARDED = "forwarded"
+REPLY_FORWARD_FAILED = "failed"
+REPLY_NOT_FORWARDED = "none"  # no send matched, or no one to forward it to
+
+
+class PressSend(Base):
+    """A communiqué's Send made for the press: its embargo, preview and tracked Reply-To.
+
+    Written before its Send is created and given the send's id after, so that a process dying
+    in between leaves the Reply-To known (its replies are still kept and forwarded).
+    """
+
+    __tablename__ = "press_sends"
+    __table_args__ = (
+        UniqueConstraint("send_id", name="uq_press_sends_send"),
+        UniqueConstraint("reply_token", name="uq_press_sends_reply_token"),
+        Index("ix_press_sends_slug", "issue_slug"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    send_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sends.id", ondelete="SET NULL"), default=None
+    )
+    issue_slug: Mapped[str] = mapped_column(String(200))
+    revision_id: Mapped[int | None] = mapped_column(Id, default=None)
+    # What the recipients were told; the newsroom reads the embargo from the revision itself.
+    embargo_until: Mapped[datetime | None]
+    preview_expires_at: Mapped[datetime | None]
+    reply_token: Mapped[str | None] = mapped_column(String(40), default=None)
+    reply_address: Mapped[str] = mapped_column(String(320), default="")
+    forward_to: Mapped[str] = mapped_column(String(320), default="")  # the contact person
+    pdf_attached: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class PdfRendering(Base):
+    """The PDF of an approved revision in one language, made once and served from here."""
+
+    __tablename__ = "pdf_renderings"
+
+    revision_id: Mapped[int] = mapped_column(
+        ForeignKey("issue_revisions.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class Reply(Base):
+    """An email received through SendGrid's Inbound Parse, with the send and press contact it
+    answers (when its address names one) and whether it was forwarded to the contact person.
+
+    ``digest`` (SHA-256 of the Message-ID, else of the message) is unique: SendGrid posts a
+    message again until it gets a 2xx, and a repeat adds nothing.
+    """
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        UniqueConstraint("digest", name="uq_replies_digest"),
+        Index("ix_replies_send", "send_id", "received_at"),
+        Index("ix_replies_received", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    send_id: Mapped[int | None] = mapped_column(ForeignKey("sends.id", ondelete="SET NULL"))
+    issue_slug: Mapped[str] = mapped_column(String(200), default="")
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), index=True
+    )
+    from_address: Mapped[str] = mapped_column(String(320))
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    to_address: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str] = mapped_column(Text, default="")
+    headers: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(Text, default="")
+    spam_score: Mapped[str] = mapped_column(String(20), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    digest: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]
+    forward_to: Mapped[str] = mapped_column(String(320), default="")
+    forward_status: Mapped[str] = mapped_column(String(20))
+    forwarded_at: Mapped[datetime | None] = mapped_column(default=None)
+    forward_message: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReplyAttachment(Base):
+    """A file that came with a reply (attachment1..N of the Inbound Parse post)."""
+
+    __tablename__ = "reply_attachments"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    reply_id: Mapped[int] = mapped_column(
+        ForeignKey("replies.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

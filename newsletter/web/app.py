@@ -23,6 +23,7 @@ from newsletter.errors import ServiceError
 from newsletter.services.core import Core
 from newsletter.web import (
     archive,
+    inbound,
     preferences,
     studio,
     subscribe,
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(preferences.router)
     app.include_router(archive.router)
     app.include_router(webhooks.router)
+    app.include_router(inbound.router)
     app.include_router(tracking_routes.router)
     app.include_router(studio.router)
     app.add_exception_handler(studio.LoginRequired, studio.login_required)  # type: ignore[arg-type]

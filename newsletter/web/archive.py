@@ -6,6 +6,13 @@ filled with neutral values (no name, and unsubscribe or preference links that na
 lead to a note on how to manage one's subscription), and our own tracking is taken back out
 (links to their original URLs, no pixel). A communiqué appears only once its
 embargo has passed, even if a Send of it exists (defence in depth: a Send is refused before).
+
+The newsroom gives each communiqué a page at ``/newsroom/<slug>`` (``?lang=fr|en``), made from
+the revision its send carried; every published issue has its PDF at
+``/archive/<slug>/<lang>.pdf``. Before a communiqué's embargo, its page and PDFs answer 404 to
+everyone but the holders of a preview link (``?preview=<token>``, signed, expiring at the
+embargo), and none of the lists, feeds or the sitemap name it: which sends are hidden is asked
+of `services.press` at each request, so the page appears at the embargo instant by itself.
 """
 
 from __future__ import annotations
@@ -19,13 +26,16 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from newsletter.delivery.own_links import untracked
+from newsletter.errors import NotFound as NotFoundError
 from newsletter.render.i18n import long_date
 from newsletter.render.personalize import PersonalizationTemplate
+from newsletter.services import press
+from newsletter.services.core import Core
 from newsletter.store.tables import (
     IssueRecord,
-    ScheduledSend,
     Send,
     SendContent,
     SendState,
@@ -64,9 +74,12 @@ class Entry:
         return long_date(self.day, "en" if language == "en" else "fr", "UTC")
 
 
-def sent_entries(ctx: WebContext, *, kind: str | None = None) -> list[Entry]:
-    """The latest done Send of each issue, per language, newest first, embargoes respected."""
-    now = ctx.clock()
+def sent_entries(
+    ctx: WebContext, *, kind: str | None = None, seen_by: press.Visibility | None = None
+) -> list[Entry]:
+    """The latest done Send of each issue, per language, newest first, embargoes respected
+    (``seen_by``: the sends still under embargo, and when the others' embargoes lifted, from
+    `services.press.visibility`); a communiqué is dated when its embargo lifted."""
     query = (
         select(
             Send.id,
@@ -85,18 +98,16 @@ def sent_entries(ctx: WebContext, *, kind: str | None = None) -> list[Entry]:
         query = query.where(Send.issue_kind == kind)
     with ctx.store.session() as session:
         rows = session.execute(query).all()
-        embargoed = set(
-            session.scalars(
-                select(ScheduledSend.issue_slug).where(ScheduledSend.embargo_until > now)
-            )
-        )
+    visible = seen_by or press.Visibility(frozenset(), {})
     seen: set[tuple[str, str]] = set()
     entries = []
     for send_id, slug, issue_kind, finished, created, language, subject in rows:
-        if (slug, language) in seen or slug in embargoed:
+        if (slug, language) in seen or send_id in visible.hidden:
             continue
         seen.add((slug, language))
-        entries.append(Entry(slug, issue_kind, language, subject, finished or created, send_id))
+        when = visible.published_at(send_id, finished or created)
+        entries.append(Entry(slug, issue_kind, language, subject, when, send_id))
+    entries.sort(key=lambda entry: entry.sent_at, reverse=True)
     return _dated(ctx, entries)
 
 
@@ -136,7 +147,7 @@ def _neutral_fields(ctx: WebContext, slug: str, language: str) -> dict[str, str]
 def archive_index(request: Request) -> HTMLResponse:
     ctx = web(request)
     language = ctx.language(request)
-    entries = sent_entries(ctx)
+    entries = sent_entries(ctx, seen_by=_seen_by(request))
     return ctx.page(request, "archive.html", language, entries=entries,
                     headers=PUBLIC_CACHE)  # fmt: skip
 
@@ -145,8 +156,12 @@ def archive_index(request: Request) -> HTMLResponse:
 def newsroom(request: Request) -> HTMLResponse:
     ctx = web(request)
     language = ctx.language(request)
-    entries = sent_entries(ctx, kind=COMMUNIQUE)
-    return ctx.page(request, "newsroom.html", language, entries=entries, headers=PUBLIC_CACHE)
+    entries = sent_entries(ctx, kind=COMMUNIQUE, seen_by=_seen_by(request))
+    releases: dict[str, dict[str, Entry]] = {}
+    for entry in entries:
+        releases.setdefault(entry.slug, {})[entry.language] = entry
+    return ctx.page(request, "newsroom.html", language, releases=releases,
+                    headers=PUBLIC_CACHE)  # fmt: skip
 
 
 @router.get("/archive/feed.xml")
@@ -157,7 +172,7 @@ def archive_feed(request: Request) -> Response:
     ET.SubElement(channel, "title").text = ctx.settings.brand.name
     ET.SubElement(channel, "link").text = f"{ctx.base_url}/archive"
     ET.SubElement(channel, "description").text = ctx.settings.brand.name
-    for entry in sent_entries(ctx):
+    for entry in sent_entries(ctx, seen_by=_seen_by(request)):
         item = ET.SubElement(channel, "item")
         url = f"{ctx.base_url}/archive/{entry.slug}/{entry.language}"
         ET.SubElement(item, "title").text = entry.subject
@@ -170,10 +185,26 @@ def archive_feed(request: Request) -> Response:
                     headers={**SAFETY_HEADERS, **PUBLIC_CACHE})  # fmt: skip
 
 
+@router.get("/archive/{slug}/{language}.pdf")
+def pdf_version(request: Request, slug: str, language: str, preview: str = "") -> Response:
+    """The PDF of a published issue (or of a communiqué under embargo, for a preview link)."""
+    core = core_of(request)
+    try:
+        filename, data = press.public_pdf(core, slug, language, preview or None)
+    except NotFoundError as err:
+        raise NotFound() from err
+    cache = PUBLIC_CACHE if not preview else {"X-Robots-Tag": "noindex"}
+    return Response(data, media_type="application/pdf", headers={
+        **SAFETY_HEADERS, **cache,
+        "Content-Disposition": f'inline; filename="{filename}"',
+    })  # fmt: skip
+
+
 @router.get("/archive/{slug}/{language}", response_class=HTMLResponse)
 def web_version(request: Request, slug: str, language: str) -> HTMLResponse:
     ctx = web(request)
-    entry = next((e for e in sent_entries(ctx) if e.slug == slug and e.language == language), None)
+    entries = sent_entries(ctx, seen_by=_seen_by(request))
+    entry = next((e for e in entries if e.slug == slug and e.language == language), None)
     if entry is None:
         raise NotFound()
     with ctx.store.session() as session:
@@ -183,3 +214,90 @@ def web_version(request: Request, slug: str, language: str) -> HTMLResponse:
         html = untracked(session.connection(), entry.send_id, content.html)
     filled = PersonalizationTemplate(subject, html, text).fill(_neutral_fields(ctx, slug, language))
     return HTMLResponse(filled.html, headers={**SAFETY_HEADERS, **PUBLIC_CACHE})
+
+
+# -- the newsroom's pages of communiqués, its feed, and the sitemap ----------------------------
+
+
+def core_of(request: Request) -> Core:
+    found = request.app.state.core
+    assert isinstance(found, Core)
+    return found
+
+
+def _seen_by(request: Request) -> press.Visibility:
+    return press.visibility(core_of(request))
+
+
+@router.get("/newsroom/feed.xml")
+def newsroom_feed(request: Request) -> Response:
+    """RSS 2.0 of the communiqués whose embargo passed, linking to their newsroom pages."""
+    ctx = web(request)
+    rss = ET.Element("rss", version="2.0")
+    channel = ET.SubElement(rss, "channel")
+    ET.SubElement(channel, "title").text = f"{ctx.settings.brand.name} – communiqués"
+    ET.SubElement(channel, "link").text = f"{ctx.base_url}/newsroom"
+    ET.SubElement(channel, "description").text = ctx.settings.brand.name
+    for entry in sent_entries(ctx, kind=COMMUNIQUE, seen_by=_seen_by(request)):
+        item = ET.SubElement(channel, "item")
+        url = press.newsroom_url(ctx.base_url, entry.slug, entry.language)
+        ET.SubElement(item, "title").text = entry.subject
+        ET.SubElement(item, "link").text = url
+        ET.SubElement(item, "guid", isPermaLink="true").text = url
+        ET.SubElement(item, "pubDate").text = format_datetime(entry.sent_at, usegmt=True)
+        ET.SubElement(item, "category").text = entry.kind
+    body = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return Response(body, media_type="application/rss+xml; charset=utf-8",
+                    headers={**SAFETY_HEADERS, **PUBLIC_CACHE})  # fmt: skip
+
+
+@router.get("/newsroom/{slug}", response_class=HTMLResponse)
+async def release(request: Request, slug: str, preview: str = "") -> HTMLResponse:
+    """A communiqué's page: public once its embargo passed, else only with a preview link."""
+    ctx, core = web(request), core_of(request)
+    language = ctx.language(request)
+    try:
+        page = await run_in_threadpool(press.release_page, core, slug, language, preview or None)
+    except NotFoundError as err:
+        raise NotFound() from err
+    published = page.embargo_until if page.embargo_until is not None else page.sent_at
+    suffix = f"&preview={preview}" if page.preview else ""
+    if page.preview:
+        # Never kept by a shared cache, never indexed: the link is for its recipients.
+        headers = {"X-Robots-Tag": "noindex, nofollow"}
+    else:
+        headers = {**PUBLIC_CACHE, "Vary": "Accept-Language"}
+    return ctx.page(
+        request, "newsroom_release.html", language, status=200, headers=headers,
+        page=page, r=page.context, rt=page.context["t"],
+        published=long_date(published, page.language, ctx.settings.timezone),
+        published_iso=published.isoformat(),
+        pdf_url=f"/archive/{slug}/{page.language}.pdf" + (f"?preview={preview}" if page.preview
+                                                           else ""),
+        others=[(code, f"/newsroom/{slug}?lang={code}{suffix}")
+                for code in page.languages if code != page.language],
+    )  # fmt: skip
+
+
+@router.get("/sitemap.xml")
+def sitemap(request: Request) -> Response:
+    """The public pages: archive, newsroom, each published issue and communiqué page."""
+    ctx = web(request)
+    namespace = "http://www.sitemaps.org/schemas/sitemap/0.9"
+    urlset = ET.Element("urlset", xmlns=namespace)
+
+    def add(url: str, when: datetime | None = None) -> None:
+        node = ET.SubElement(urlset, "url")
+        ET.SubElement(node, "loc").text = url
+        if when is not None:
+            ET.SubElement(node, "lastmod").text = when.date().isoformat()
+
+    add(f"{ctx.base_url}/archive")
+    add(f"{ctx.base_url}/newsroom")
+    for entry in sent_entries(ctx, seen_by=_seen_by(request)):
+        add(f"{ctx.base_url}/archive/{entry.slug}/{entry.language}", entry.sent_at)
+        if entry.kind == COMMUNIQUE:
+            add(press.newsroom_url(ctx.base_url, entry.slug, entry.language), entry.sent_at)
+    body = ET.tostring(urlset, encoding="utf-8", xml_declaration=True)
+    return Response(body, media_type="application/xml; charset=utf-8",
+                    headers={**SAFETY_HEADERS, **PUBLIC_CACHE})  # fmt: skip
