@@ -90,6 +90,7 @@ def prepare(url: str, folder: Path, count: int) -> None:
     workspace = Workspace(root=ROOT, settings=load_settings(ROOT / "newsletter.toml", environ={}))
     rendered = render_for_send(ISSUE, workspace, now=datetime.now(UTC))
     record = {
+        "base_url": workspace.settings.public_base_url,
         "slug": rendered.issue.slug,
         "kind": rendered.issue.kind,
         "contents": [
@@ -190,6 +191,46 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class DatabaseCpu:
+    """CPU of this machine's PostgreSQL server processes while a block runs, sampled every
+    0.1 s (a backend is seen until its connection closes: at most one sample is missed)."""
+
+    def __init__(self) -> None:
+        self.start = self._sample()
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    @staticmethod
+    def _sample() -> dict[int, float]:
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                        found[int(entry.name)] = cpu_seconds(int(entry.name))
+                except OSError:
+                    continue  # ended meanwhile
+        return found
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.1):
+            self.last.update(self._sample())
+
+    def __enter__(self) -> DatabaseCpu:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.last.update(self._sample())
+
+    @property
+    def seconds(self) -> float:
+        return sum(cpu - self.start.get(pid, 0.0) for pid, cpu in self.last.items())
+
+
 def run_workers(url: str, where: str, kind: str, processes: int) -> list[dict[str, Any]]:
     env = {
         **os.environ,
@@ -246,7 +287,7 @@ def _utc(moment: datetime) -> datetime:
 # Floors --------------------------------------------------------------------------------------
 
 
-def _batch_messages(url: str, send_id: int, limit: int) -> Iterator[Any]:
+def _batch_messages(url: str, send_id: int, base: str, limit: int) -> Iterator[Any]:
     """The BatchMessages of the send as the worker built them, rebuilt from the ledger."""
     from sqlalchemy import select
 
@@ -260,7 +301,6 @@ def _batch_messages(url: str, send_id: int, limit: int) -> Iterator[Any]:
 
     store = open_store(url)
     context = load_context(store, send_id)
-    base = context_base()
     signer = MessageLinks(base, key=KEY.encode(), now=datetime.now(UTC))
     with store.engine.connect() as conn:
         numbers = list(conn.execute(select(batches_t.c.number).where(
@@ -293,19 +333,14 @@ def _batch_messages(url: str, send_id: int, limit: int) -> Iterator[Any]:
     store.close()
 
 
-def context_base() -> str:
-    from newsletter.config import load_settings
-
-    return load_settings(ROOT / "newsletter.toml", environ={}).public_base_url
-
-
-def sendgrid_floor(url: str, send_id: int, tracking: dict[str, Any] | None) -> dict[str, float]:
+def sendgrid_floor(url: str, send_id: int, record: dict[str, Any]) -> dict[str, float]:
     """Seconds per Batch to encode its body: json.dumps (the floor) and orjson (what we use)."""
     from newsletter.delivery.transports.sendgrid import ProviderTracking, build_request, encode_body
 
+    tracking = record["tracking"]
     provider = None if tracking is None else ProviderTracking(tracking["opens"], tracking["clicks"])
     stdlib, fast, sizes = [], [], []
-    for message in _batch_messages(url, send_id, FLOOR_BATCHES):
+    for message in _batch_messages(url, send_id, record["base_url"], FLOOR_BATCHES):
         body = build_request(message, provider).body
         assert body is not None
         started = time.perf_counter()
@@ -319,7 +354,7 @@ def sendgrid_floor(url: str, send_id: int, tracking: dict[str, Any] | None) -> d
             "body_mb": sum(sizes) / len(sizes) / 1e6}  # fmt: skip
 
 
-def smtp_floor(url: str, send_id: int, where: str, connections: int) -> float:
+def smtp_floor(url: str, send_id: int, base: str, where: str, connections: int) -> float:
     """Seconds for smtplib to write the send's messages to the sink, built beforehand."""
     from newsletter.delivery.transports.mime import MimeBuilder
 
@@ -327,7 +362,7 @@ def smtp_floor(url: str, send_id: int, where: str, connections: int) -> float:
     clients = [smtplib.SMTP(host, int(port)) for _ in range(connections)]
     total = 0.0
     try:
-        for message in _batch_messages(url, send_id, 10**9):
+        for message in _batch_messages(url, send_id, base, 10**9):
             builder = MimeBuilder(message, datetime.now(UTC))
             sender = message.sender.email
             data = [(r.email, builder.render(r)) for r in message.recipients]
@@ -380,19 +415,22 @@ def scenario(kind: str, engine: str, count: int, processes: int) -> dict[str, An
         send_id, freeze_s, record = freeze(url, folder, kind)
         with helper(kind) as (process, where):
             helper_cpu = cpu_seconds(process.pid)
-            reports = run_workers(url, where, kind, processes)
+            with DatabaseCpu() as database_cpu:
+                reports = run_workers(url, where, kind, processes)
             helper_cpu = cpu_seconds(process.pid) - helper_cpu
+            db_cpu = database_cpu.seconds
             send_s, batches, submitted = send_window(url, send_id)
             if kind == "smtp":
-                floor = {"smtp_s": smtp_floor(url, send_id, where, 4)}
+                floor = {"smtp_s": smtp_floor(url, send_id, record["base_url"], where, 4)}
         if kind == "sendgrid":
-            floor = sendgrid_floor(url, send_id, record["tracking"])
+            floor = sendgrid_floor(url, send_id, record)
     cpu = sum(r["cpu_s"] for r in reports)
     return {
         "kind": kind, "engine": engine, "processes": processes, "recipients": count,
         "submitted": submitted, "batches": batches, "freeze_s": freeze_s, "send_s": send_s,
         "per_s": submitted / send_s if send_s else 0.0, "cpu_per_batch_s": cpu / batches,
         "helper_cpu_per_batch_s": helper_cpu / batches,
+        "db_cpu_per_batch_s": max(0.0, db_cpu) / batches if engine == "postgresql" else 0.0,
         "peak_mb": max(r["peak_mb"] for r in reports), **floor,
     }  # fmt: skip
 
@@ -433,13 +471,15 @@ def report(rows: list[dict[str, Any]]) -> None:
     print()
     print("SendGrid, per Batch: the worker's CPU beside the floor (encoding the same body)")
     print(f"{'store':<11}{'proc':>5}{'recipients':>11}{'body MB':>8}{'worker CPU ms':>14}"
-          f"{'json.dumps ms':>14}{'ratio':>7}{'orjson ms':>10}{'simulator CPU ms':>17}")
+          f"{'json.dumps ms':>14}{'ratio':>7}{'orjson ms':>10}{'simulator CPU ms':>17}"
+          f"{'database CPU ms':>16}")
     for r in rows:
         if r["kind"] == "sendgrid":
             print(f"{r['engine']:<11}{r['processes']:>5}{r['recipients']:>11,}{r['body_mb']:>8.2f}"
                   f"{r['cpu_per_batch_s'] * 1e3:>14.1f}{r['json_s'] * 1e3:>14.1f}"
                   f"{r['cpu_per_batch_s'] / r['json_s']:>7.1f}{r['orjson_s'] * 1e3:>10.1f}"
-                  f"{r['helper_cpu_per_batch_s'] * 1e3:>17.1f}")  # fmt: skip
+                  f"{r['helper_cpu_per_batch_s'] * 1e3:>17.1f}"
+                  f"{r['db_cpu_per_batch_s'] * 1e3:>16.1f}")  # fmt: skip
     pg = {r["processes"]: r["per_s"] for r in rows if r["engine"] == "postgresql"}
     if 1 in pg and 2 in pg:
         print(f"PostgreSQL: 2 worker processes send {pg[2] / pg[1]:.2f}x what one does")

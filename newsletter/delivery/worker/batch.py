@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 
 from newsletter.audience.links import MessageLinks, web_url
 from newsletter.audience.suppression import is_active
@@ -113,7 +113,25 @@ def load_context(store: Store, send_id: int) -> SendContext:
     )
 
 
-# One statement for every Batch (parameters bound per call): built and compiled once.
+# One statement for every Batch (parameters bound per call): built and compiled once. The
+# membership and the suppression are looked up per Delivery through their indexes: as joins,
+# PostgreSQL hashed the whole subscriber and membership tables for each Batch, a cost that grew
+# with the list (33 ms of server CPU per Batch of 1,000 on a list of 100,000).
+_MEMBERSHIP = (
+    select(Membership.status)
+    .where(
+        Membership.subscriber_id == deliveries_t.c.subscriber_id,
+        Membership.list_id == bindparam("list_id"),
+    )
+    .scalar_subquery()
+)
+_SUPPRESSION = (
+    select(Suppression.id)
+    .join(Subscriber, Subscriber.address_hash == Suppression.address_hash)
+    .where(Subscriber.id == deliveries_t.c.subscriber_id, is_active())
+    .limit(1)
+    .scalar_subquery()
+)
 _PENDING_OF_BATCH = (
     select(
         deliveries_t.c.id,
@@ -121,18 +139,9 @@ _PENDING_OF_BATCH = (
         deliveries_t.c.email,
         deliveries_t.c.first_name,
         deliveries_t.c.language,
-        Membership.status,
-        Suppression.id,
+        _MEMBERSHIP,
+        _SUPPRESSION,
     )
-    .outerjoin(Subscriber, Subscriber.id == deliveries_t.c.subscriber_id)
-    .outerjoin(
-        Membership,
-        and_(
-            Membership.subscriber_id == deliveries_t.c.subscriber_id,
-            Membership.list_id == bindparam("list_id"),
-        ),
-    )
-    .outerjoin(Suppression, and_(Suppression.address_hash == Subscriber.address_hash, is_active()))
     .where(
         deliveries_t.c.send_id == bindparam("send_id"),
         deliveries_t.c.batch_no == bindparam("batch_no"),
@@ -155,7 +164,6 @@ def load_recipients(
         rows = conn.execute(_PENDING_OF_BATCH, params).all()
     recipients: list[Recipient] = []
     skipped: dict[int, str] = {}
-    seen: set[int] = set()
     signer = MessageLinks(links.base_url, key=links.key, now=now)
     sign = signer.token
     unsubscribe, preferences = signer.unsubscribe_prefix, signer.preferences_prefix
@@ -165,9 +173,6 @@ def load_recipients(
     tracked = context.tracked
     trusted = Recipient.from_ledger
     for delivery_id, subscriber_id, email, first_name, language, membership, suppressed in rows:
-        if delivery_id in seen:  # several suppression rows for one address
-            continue
-        seen.add(delivery_id)
         if subscriber_id is None or email is None:
             skipped[delivery_id] = "subscriber erased after the send started"
             continue

@@ -7,8 +7,8 @@ too. It reads the workspace's settings, opens the store, builds the transports, 
 and the worker's options from them, works until stopped (SIGTERM or SIGINT: the Batch in hand
 is finished) or, with ``--once``, until no running Send has work left, and prints one JSON line
 saying what it did: ``recovered``, ``sends`` (ids it worked on), ``batches``, ``recipients``,
-``cpu_s`` (CPU time while working), ``peak_mb`` (max RSS). A user error prints one line on
-stderr and exits 2, as the command line does.
+``cpu_s`` (CPU time while working), ``peak_mb`` (the most resident memory this process's
+image held). A user error prints one line on stderr and exits 2, as the command line does.
 
 It imports neither the command line, the web app, the scheduler nor the renderer's pipeline:
 each of those costs memory a worker never uses.
@@ -101,7 +101,7 @@ def work(workspace: Workspace, *, once: bool, stop: threading.Event) -> dict[str
         "sends": sorted(touched),
         **counts,
         "cpu_s": round(cpu, 4),
-        "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_mb": round(peak_memory_mb(), 1),
     }
 
 
@@ -156,6 +156,18 @@ def _read(child: subprocess.Popen[str], outputs: dict[int, str]) -> None:
     assert child.stdout is not None
     outputs[child.pid] = child.stdout.read()
     child.wait()
+
+
+def peak_memory_mb() -> float:
+    """The high-water mark of this process's resident memory (VmHWM). Not ru_maxrss: Linux
+    carries that over from the parent this process was forked from, across the exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: Sequence[str] | None = None) -> int:
