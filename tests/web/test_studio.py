@@ -223,3 +223,34 @@ def test_an_edit_with_a_mistake_is_shown_beside_the_document(
     fixed = browser.post(f"/studio/issues/{SLUG}/edit", edited)
     assert fixed.status_code == 303 and "done=saved" in fixed.headers["location"]
     assert issues.show(core, ME, SLUG).issue.latest_revision == 2
+
+
+def test_an_author_composes_an_infolettre_from_the_feeds(studio: tuple[WebClient, Core]) -> None:
+    client, core = studio
+    browser = Browser(client)
+    browser.sign_in("autrice@example.org")
+    page = browser.get("/studio/compose")
+    assert page.status_code == 200
+    urls = re.findall(r'name="op" value="add:([^"]+)"', page.text)
+    assert len(urls) >= 4  # the example feeds' articles, French and English
+    token = browser.csrf("/studio/compose")
+    form = {"csrf": token, "slug": "2026-12-08-infolettre", "date": "2026-12-08",
+            "lang_fr": "on", "fr_subject": "Infolettre du 8 décembre", "recent_count": "3",
+            "recent_days": "3660"}  # fmt: skip
+    picked = browser.post("/studio/compose", {**form, "op": f"add:{urls[0]}"})
+    picked = browser.post("/studio/compose", {**form, "featured": urls[0], "op": f"add:{urls[1]}"})
+    order = re.findall(r'name="featured" value="([^"]+)"', picked.text)
+    assert order == [urls[0], urls[1]]
+    moved = browser.post("/studio/compose", {**form, "featured": order, "op": "down:0"})
+    assert re.findall(r'name="featured" value="([^"]+)"', moved.text) == [urls[1], urls[0]]
+    wrong = browser.post("/studio/compose", {**form, "slug": "Pas Bon!", "featured": order,
+                                             "op": "save"})  # fmt: skip
+    assert wrong.status_code == 400
+    assert 'id="slug"' in wrong.text and 'aria-describedby="err-slug"' in wrong.text
+    saved = browser.post("/studio/compose", {**form, "featured": [urls[1], urls[0]],
+                                             "op": "save"})  # fmt: skip
+    assert saved.status_code == 303
+    assert saved.headers["location"].startswith("/studio/issues/2026-12-08-infolettre")
+    issue = issues.load(core, "2026-12-08-infolettre")
+    assert [a.url for a in issue.infolettre["fr"].featured] == [urls[1], urls[0]]
+    assert len(issue.infolettre["fr"].recent) == 3

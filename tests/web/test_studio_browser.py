@@ -137,6 +137,19 @@ def test_an_author_then_an_editor_in_the_studio(
             assert "relecture" not in page.content()  # sent to the author's own address
             assert {m.recipient.email for m in transport.messages} == {"autrice@example.org"}
             press(page, "Soumettre pour approbation", "**done=submit*")
+            page.goto(f"{served}/studio/compose")
+            # Keyboard only: pick two articles from the library, then put the second first.
+            for count in (1, 2):
+                page.locator("button[value^='add:']:not([disabled])").first.press("Enter")
+                page.locator("input[name=featured]").nth(count - 1).wait_for(state="attached")
+            first = page.locator("input[name=featured]").first.get_attribute("value")
+            page.locator("button[value='down:0']").press("Enter")
+            page.locator("button[value='up:1']").wait_for()
+            page.wait_for_function(
+                "v => document.querySelectorAll('input[name=featured]')[1].value === v", arg=first
+            )
+            assert page.locator("input[name=featured]").nth(1).get_attribute("value") == first
+            look(page, "compose")
             page.goto(f"{served}/studio/issues/{SLUG}/edit")
             look(page, "edit")
             page.goto(f"{served}/studio/issues/{SLUG}/history")
@@ -176,4 +189,4 @@ def test_an_author_then_an_editor_in_the_studio(
         finally:
             browser.close()
     assert foreign == []
-    assert len(list(shots.glob("studio-*.png"))) == 2 * 11
+    assert len(list(shots.glob("studio-*.png"))) == 2 * 12

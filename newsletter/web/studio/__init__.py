@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from newsletter.errors import Conflict, Forbidden, NotFound, ServiceError
-from newsletter.web.studio import assets, auth, issues, sends
+from newsletter.web.studio import assets, auth, compose, issues, sends
 from newsletter.web.studio.base import PREFIX, LoginRequired, Page, RequestRefused, session_of
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
 router = APIRouter()
 router.include_router(auth.router)
 router.include_router(assets.router)
+router.include_router(compose.router)
 router.include_router(issues.router)
 router.include_router(sends.router)
 
