@@ -30,6 +30,7 @@ import newsletter
 from newsletter.config import Workspace
 from newsletter.content.model import Issue, Language
 from newsletter.errors import RenderError, TemplateError
+from newsletter.render import typography
 from newsletter.render.context import communique_context, infolettre_context
 from newsletter.render.i18n import Translator, load_translations, long_date
 from newsletter.render.markup import host, markdown_to_html, tel
@@ -92,7 +93,10 @@ def pdf_html(
         title=_title(issue, language),
         public_base_url=settings.public_base_url.rstrip("/"),
     )
-    return _render(folder, f"{issue.kind}.html", context), folder
+    html = _render(folder, f"{issue.kind}.html", context)
+    if language == "fr":
+        html = typography.french_html(html, settings.typography.french_punctuation_space)
+    return html, folder
 
 
 def _logo(folder: Path, identity: str | None) -> str:

@@ -363,7 +363,7 @@ def start(
         if embargo is not None and embargo > now:
             token = preview_token(core, slug, embargo, now=now)
             previews = {c.language: preview_url(base, slug, c.language, token) for c in contents}
-            contents = tuple(_with_link(c, previews[c.language]) for c in contents)
+            contents = tuple(_with_preview(c, base, slug, token) for c in contents)
         forward_to = contact_person(issue, rendered.sender.reply_to, core)
         sender, reply_token, reply_address = rendered.sender, None, ""
         domain = core.workspace.settings.press.reply_domain
@@ -409,14 +409,17 @@ def _public_lists(core: Core) -> set[str]:
     return {n.strip() for n in core.workspace.settings.web.public_lists.split(",") if n.strip()}
 
 
-def _with_link(content: FrozenContent, url: str) -> FrozenContent:
-    """The content with its web-version link made the preview link, for everyone alike."""
-    return replace(
-        content,
-        html=content.html.replace(html_token("web_url"), html.escape(url)),
-        text=content.text.replace(text_token("web_url"), url),
-        subject=content.subject.replace(text_token("web_url"), url),
-    )
+def _with_preview(content: FrozenContent, base: str, slug: str, token: str) -> FrozenContent:
+    """The content with its web-version link made the preview link, and its PDF link (when the
+    issue offers one) the PDF's preview, for every recipient alike."""
+    page = preview_url(base, slug, content.language, token)
+    pdf = pdf_url(base, slug, content.language)
+    html_text = content.html.replace(html_token("web_url"), html.escape(page))
+    html_text = html_text.replace(f'"{html.escape(pdf)}"', f'"{html.escape(pdf)}?preview={token}"')
+    text = content.text.replace(text_token("web_url"), page)
+    text = text.replace(f"({pdf})", f"({pdf}?preview={token})")
+    return replace(content, html=html_text, text=text,
+                   subject=content.subject.replace(text_token("web_url"), page))  # fmt: skip
 
 
 def contact_person(issue: Issue, reply_to: str, core: Core) -> str:

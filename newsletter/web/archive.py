@@ -32,6 +32,7 @@ from newsletter.delivery.own_links import untracked
 from newsletter.errors import NotFound as NotFoundError
 from newsletter.render.i18n import long_date
 from newsletter.render.personalize import PersonalizationTemplate
+from newsletter.render.typography import french_html
 from newsletter.services import press
 from newsletter.services.core import Core
 from newsletter.store.tables import (
@@ -267,7 +268,7 @@ async def release(request: Request, slug: str, preview: str = "") -> HTMLRespons
         headers = {"X-Robots-Tag": "noindex, nofollow"}
     else:
         headers = {**PUBLIC_CACHE, "Vary": "Accept-Language"}
-    return ctx.page(
+    response = ctx.page(
         request, "newsroom_release.html", language, status=200, headers=headers,
         page=page, r=page.context, rt=page.context["t"],
         published=long_date(published, page.language, ctx.settings.timezone),
@@ -277,6 +278,12 @@ async def release(request: Request, slug: str, preview: str = "") -> HTMLRespons
         others=[(code, f"/newsroom/{slug}?lang={code}{suffix}")
                 for code in page.languages if code != page.language],
     )  # fmt: skip
+    if language == page.language == "fr":
+        # The French typography of the emails (spaces before : ; ! ?, « », apostrophes).
+        tight = ctx.settings.typography.french_punctuation_space
+        kept = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return HTMLResponse(french_html(bytes(response.body).decode(), tight), headers=kept)
+    return response
 
 
 @router.get("/sitemap.xml")

@@ -221,7 +221,7 @@ def test_the_approved_revision_pdf_is_made_once_and_kept(
     draft = press.issue_pdfs(core, ME, saved.slug, language="fr")
     assert [(d.language, d.filename, d.approved) for d in draft] == [
         ("fr", f"{saved.slug}.fr.pdf", False)]
-    assert "Brouillon : révision 1, non approuvée" in open_pdf(draft[0].data).pages[0]
+    assert "Brouillon : révision 1, non approuvée" in plain(open_pdf(draft[0].data).pages[0])
     issues.approve(core, ME, saved.slug)
     made = press.issue_pdfs(core, ME, saved.slug)
     assert [(m.language, m.revision, m.approved) for m in made] == [("fr", 1, True),
