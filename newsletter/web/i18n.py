@@ -15,20 +15,34 @@ MESSAGES_FILE = "messages.yaml"
 Translate = Callable[..., str]
 
 
-@lru_cache(maxsize=1)
-def messages() -> dict[str, dict[str, str]]:
-    text = resources.files("newsletter.web").joinpath(MESSAGES_FILE).read_text(encoding="utf-8")
+@lru_cache(maxsize=4)
+def catalog(
+    package: str = "newsletter.web", name: str = MESSAGES_FILE
+) -> dict[str, dict[str, str]]:
+    """The strings of a messages file (key -> {fr, en}) shipped in ``package``."""
+    text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
     loaded = yaml.safe_load(text)
     assert isinstance(loaded, dict)
     return loaded
 
 
+def messages() -> dict[str, dict[str, str]]:
+    return catalog()
+
+
 def translate(language: str, key: str, **fields: object) -> str:
     """``key`` in ``language``, its ``{fields}`` filled; KeyError names a missing key."""
+    return lookup(messages(), language, key, **fields)
+
+
+def lookup(
+    strings: dict[str, dict[str, str]], language: str, key: str, **fields: object
+) -> str:
+    """``key`` of a catalog in ``language``, its ``{fields}`` filled."""
     try:
-        text = messages()[key][language]
+        text = strings[key][language]
     except KeyError as err:
-        raise KeyError(f"{MESSAGES_FILE}: no {language!r} text for {key!r}") from err
+        raise KeyError(f"no {language!r} text for {key!r}") from err
     return text.format(**fields) if fields else text
 
 

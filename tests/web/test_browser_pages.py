@@ -4,13 +4,11 @@ confirm from the captured message, change preferences, unsubscribe."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from fastapi import FastAPI
 
 from newsletter.config import Workspace
 from newsletter.store import Store
@@ -18,7 +16,7 @@ from newsletter.testing import MemoryTransport
 from newsletter.web import create_app
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.web.test_subscribe import statuses
-from tests.web.web_fixtures import on_store, seed_lists, text_of
+from tests.web.web_fixtures import on_store, running, seed_lists, text_of
 
 pytestmark = pytest.mark.browser
 
@@ -36,25 +34,14 @@ def served(
     """The app on a free port; yields its base URL."""
     require_chromium()
     seed_lists(store)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    site = on_store(workspace, db_url, public_lists="infolettre,evenements")
-    site = Workspace(site.root, site.settings.model_copy(update={"public_base_url": base}))
-    app = create_app(site, transport=transport)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            threading.Event().wait(0.02)
+
+    def make(base: str) -> FastAPI:
+        site = on_store(workspace, db_url, public_lists="infolettre,evenements")
+        site = Workspace(site.root, site.settings.model_copy(update={"public_base_url": base}))
+        return create_app(site, transport=transport)
+
+    with running(make) as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 LABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select')]

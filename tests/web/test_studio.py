@@ -254,3 +254,23 @@ def test_an_author_composes_an_infolettre_from_the_feeds(studio: tuple[WebClient
     issue = issues.load(core, "2026-12-08-infolettre")
     assert [a.url for a in issue.infolettre["fr"].featured] == [urls[1], urls[0]]
     assert len(issue.infolettre["fr"].recent) == 3
+
+
+def test_every_studio_string_is_in_both_languages_and_every_key_used_exists() -> None:
+    from newsletter.web.studio.base import messages
+
+    strings = messages()
+    assert [key for key, texts in strings.items() if set(texts) != {"fr", "en"}] == []
+    folder = Path(__file__).resolve().parents[2] / "newsletter" / "web"
+    used: set[str] = set()
+    for path in (folder / "templates" / "studio").glob("*.html"):
+        # Whole keys only: "status_" ~ status builds one from a state, checked below.
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_-]+[a-z])["']\s*[,)]""",
+                               path.read_text("utf-8")))  # fmt: skip
+    for path in (folder / "studio").glob("*.py"):
+        used |= set(re.findall(r"""\.t\(\s*"([a-z_-]+)\"""", path.read_text("utf-8")))
+    assert used and sorted(used - set(strings)) == []
+    for prefix, values in (("status_", ("draft", "awaiting-approval", "approved", "rejected")),
+                           ("kind_", ("infolettre", "communique")),
+                           ("role_", ("author", "editor", "admin"))):  # fmt: skip
+        assert [v for v in values if prefix + v not in strings] == [], prefix

@@ -6,13 +6,11 @@ folder; else the test's own)."""
 from __future__ import annotations
 
 import os
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from fastapi import FastAPI
 
 from newsletter.config import Workspace
 from newsletter.services import issues, users
@@ -22,7 +20,7 @@ from newsletter.testing import MemoryTransport
 from newsletter.web import create_app
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.delivery.ledger_fixtures import populate
-from tests.web.web_fixtures import on_store
+from tests.web.web_fixtures import on_store, running
 
 pytestmark = pytest.mark.browser
 
@@ -43,31 +41,21 @@ def served(workspace: Workspace, db_url: str, store: Store, tmp_path: Path,
            transport: MemoryTransport) -> Iterator[str]:  # fmt: skip
     require_chromium()
     populate(store, tmp_path, "infolettre", 6)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    site = on_store(workspace, db_url)
-    site = Workspace(site.root, site.settings.model_copy(update={"public_base_url": base}))
-    app = create_app(site, transport=transport)
-    core, me = app.state.core, terminal_actor()
-    users.add_user(core, me, "autrice@example.org", PASSWORD, role="author", name="Alice")
-    users.add_user(core, me, "editeur@example.org", PASSWORD, role="editor", name="Bruno",
-                   language="en")  # fmt: skip
-    users.add_user(core, me, "admin@example.org", PASSWORD, role="admin", name="Chloé")
-    issues.import_file(core, me, site.root / INFOLETTRE)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            threading.Event().wait(0.02)
+
+    def make(base: str) -> FastAPI:
+        site = on_store(workspace, db_url)
+        site = Workspace(site.root, site.settings.model_copy(update={"public_base_url": base}))
+        app = create_app(site, transport=transport)
+        core, me = app.state.core, terminal_actor()
+        users.add_user(core, me, "autrice@example.org", PASSWORD, role="author", name="Alice")
+        users.add_user(core, me, "editeur@example.org", PASSWORD, role="editor", name="Bruno",
+                       language="en")  # fmt: skip
+        users.add_user(core, me, "admin@example.org", PASSWORD, role="admin", name="Chloé")
+        issues.import_file(core, me, site.root / INFOLETTRE)
+        return app
+
+    with running(make) as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def _shots(tmp_path: Path) -> Path:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import yaml
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -23,7 +20,7 @@ from newsletter.services import users
 from newsletter.services.core import Actor, Core, Permission
 from newsletter.services.users import CurrentSession
 from newsletter.web.context import WebContext, web
-from newsletter.web.i18n import LANGUAGES, negotiate
+from newsletter.web.i18n import LANGUAGES, catalog, lookup, negotiate
 
 COOKIE = "studio_session"
 LOGIN_COOKIE = "studio_login"
@@ -54,20 +51,12 @@ class RequestRefused(Exception):
     """A state-changing request from elsewhere, or without the session's token."""
 
 
-@lru_cache(maxsize=1)
 def messages() -> dict[str, dict[str, str]]:
-    text = resources.files("newsletter.web.studio").joinpath("messages.yaml").read_text("utf-8")
-    loaded = yaml.safe_load(text)
-    assert isinstance(loaded, dict)
-    return loaded
+    return catalog("newsletter.web.studio", "messages.yaml")
 
 
 def translate(language: str, key: str, **fields: object) -> str:
-    try:
-        text = messages()[key][language]
-    except KeyError as err:
-        raise KeyError(f"studio/messages.yaml: no {language!r} text for {key!r}") from err
-    return text.format(**fields) if fields else text
+    return lookup(messages(), language, key, **fields)
 
 
 def core_of(request: Request) -> Core:
