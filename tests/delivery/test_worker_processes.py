@@ -4,6 +4,7 @@ PostgreSQL worker processes killed with SIGKILL mid-send, the others carrying on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -164,11 +165,29 @@ def postgres_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+_STARTED: list[subprocess.Popen[bytes]] = []
+
+
 def _supervisor(workspace: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "newsletter", "-w", str(workspace), "worker", "--once",
                "--processes", "2"]  # fmt: skip
-    return subprocess.Popen(command, env=env, cwd=workspace, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(command, env=env, cwd=workspace, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)  # fmt: skip
+    _STARTED.append(process)
+    return process
+
+
+@pytest.fixture
+def no_leftovers() -> Iterator[None]:
+    """Whatever happens to a test, none of the processes it started outlives it."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        for pid in _children(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.kill()
+        process.communicate()
 
 
 def _children(parent: int) -> list[int]:
@@ -190,7 +209,7 @@ def _submitted_batches(store: Store, send_id: int) -> int:
 
 
 def test_worker_processes_killed_mid_send_lose_nobody_and_double_nobody(
-    postgres_store: str, tmp_path: Path
+    postgres_store: str, tmp_path: Path, no_leftovers: None
 ) -> None:
     url = postgres_store
     store = open_store(url)
