@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -17,7 +18,7 @@ from newsletter.cli.commands_delivery import (
     _slug,
 )
 from newsletter.errors import Invalid
-from newsletter.services import press, replies, sends
+from newsletter.services import pdfs, press, replies, sends
 
 press_app = typer.Typer(
     help="Communiqués for the press: send under embargo, preview links.", no_args_is_help=True
@@ -51,9 +52,9 @@ def pdf(
     st = state(ctx)
     with st.core() as core:
         if is_issue_file(issue):
-            made = press.file_pdfs(core, Path(issue), language=lang)
+            made = pdfs.file_pdfs(core, Path(issue), language=lang)
         else:
-            made = press.issue_pdfs(core, st.actor, issue, language=lang)
+            made = pdfs.issue_pdfs(core, st.actor, issue, language=lang)
     if out.suffix.lower() == ".pdf":
         if len(made) != 1:
             raise Invalid(
@@ -176,10 +177,13 @@ def press_send(
                              transport=transport_name, again=again, attach_pdf=attach_pdf,
                              track_replies=track_replies)  # fmt: skip
         console.print(f"send {result.send_id} created", highlight=False)
+        if result.embargo_until is not None and result.preview_urls:
+            zone = ZoneInfo(core.workspace.settings.timezone)
+            when = result.embargo_until.astimezone(zone)
+            console.print(f"under embargo until {when:%Y-%m-%d %H:%M %Z} ({zone.key}); "
+                          "the recipients' preview links:", highlight=False)  # fmt: skip
         for language, url in result.preview_urls.items():
-            console.print(f"under embargo until {result.embargo_until:%Y-%m-%d %H:%M %z}: "
-                          f"preview link ({language}) {url}", highlight=False,
-                          soft_wrap=True)  # fmt: skip
+            console.print(f"  {language}  {url}", markup=False, highlight=False, soft_wrap=True)
         if result.reply_address:
             console.print(f"replies to {result.reply_address}, forwarded to "
                           f"{result.forward_to or 'no one'}", highlight=False)  # fmt: skip

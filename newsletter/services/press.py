@@ -1,6 +1,6 @@
 """The press: communiqués sent to journalists (under embargo with a preview link, with a tracked
-Reply-To, with their PDF attached), what the public may see of them and when, and the PDF
-versions of every issue.
+Reply-To, with their PDF attached), and what the public may see of them and when: their
+newsroom pages and the PDF versions of published issues (made by `services.pdfs`).
 
 A communiqué is public once a send of it is done and the embargo of the revision that send
 carried has passed. The newsroom, the archive, their feeds and the sitemap all ask
@@ -19,13 +19,12 @@ import secrets
 import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from newsletter.audience.tokens import TokenSigner, read_token
 from newsletter.content.issuefile import CommuniqueFile
-from newsletter.content.issues import load_issue, validate
+from newsletter.content.issues import validate
 from newsletter.content.model import Issue, Language
 from newsletter.content.yamlfile import load_yaml
 from newsletter.delivery.ledger.freeze import FrozenContent
@@ -40,9 +39,9 @@ from newsletter.errors import (
 )
 from newsletter.render.context import communique_context
 from newsletter.render.markup import markdown_to_html
-from newsletter.render.pdf import CONTENT_TYPE, pdf_filename, render_pdf
+from newsletter.render.pdf import CONTENT_TYPE, pdf_filename
 from newsletter.render.personalize import html_token, text_token
-from newsletter.services import issues, sends
+from newsletter.services import issues, pdfs, sends
 from newsletter.services.audit import audited
 from newsletter.services.core import Actor, Core, Permission
 from newsletter.store import issues as issue_queries
@@ -210,36 +209,7 @@ def _sent_issue(core: Core, send: Send) -> Issue:
     return issues.load(core, send.issue_slug, number)
 
 
-# -- PDFs -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PdfFile:
-    language: str
-    filename: str
-    data: bytes
-    revision: int | None  # None: a file rendered as it is, not stored
-    approved: bool
-
-
-def revision_pdf(core: Core, revision_id: int, language: str) -> bytes:
-    """The PDF of an approved revision in ``language``, made once and kept in the store."""
-    with core.store.session() as session:
-        kept = queries.stored_pdf(session, revision_id, language)
-        revision = issue_queries.revision_by_id(session, revision_id)
-        if revision is None:
-            raise NotFound(f"issue revision {revision_id} is gone")
-        slug = issue_queries.slug_of(session, revision.issue_id)
-        number, approved = revision.number, revision.rendered is not None
-    if kept is not None:
-        return kept
-    issue = issues.load(core, slug, number)
-    code = _language(issue, language)
-    data = render_pdf(issue, code, core.workspace)
-    if approved:
-        with core.store.session() as session:
-            queries.store_pdf(session, revision_id, code, data, core.now())
-    return data
+# -- PDFs of published issues -----------------------------------------------------------
 
 
 def public_pdf(
@@ -251,63 +221,10 @@ def public_pdf(
     if send.revision_id is None:
         raise NotFound(f"send {send.id} was made from a file, before issues were stored")
     try:
-        data = revision_pdf(core, send.revision_id, language)
+        data = pdfs.revision_pdf(core, send.revision_id, language)
     except Invalid as err:
         raise NotFound(str(err)) from err
     return pdf_filename(slug, language), data
-
-
-def issue_pdfs(
-    core: Core, actor: Actor, slug: str, *, language: str | None = None
-) -> list[PdfFile]:
-    """The PDFs of an issue in the store: its approved revision's when it has one (kept),
-    else its latest revision's, marked as a draft."""
-    actor.require(Permission.READ)
-    detail = issues.show(core, actor, slug)
-    approved = detail.issue.approved_revision
-    number = approved if approved is not None else detail.issue.latest_revision
-    issue = issues.load(core, slug, number)
-    codes = _languages(issue, language)
-    if approved is not None:
-        with core.store.session() as session:
-            record = issue_queries.get_issue(session, slug)
-            assert record is not None
-            revision = issue_queries.get_revision(session, record.id, number)
-            assert revision is not None
-            revision_id = revision.id
-        return [PdfFile(code, pdf_filename(slug, code), revision_pdf(core, revision_id, code),
-                        number, True) for code in codes]  # fmt: skip
-    note = _draft_note(number)
-    return [PdfFile(code, pdf_filename(slug, code),
-                    render_pdf(issue, code, core.workspace, note=note[code]), number, False)
-            for code in codes]  # fmt: skip
-
-
-def file_pdfs(core: Core, path: Path, *, language: str | None = None) -> list[PdfFile]:
-    """The PDFs of an issue file, rendered as it is, without storing it."""
-    issue = load_issue(path, core.workspace.settings)
-    return [PdfFile(code, pdf_filename(issue.slug, code),
-                    render_pdf(issue, code, core.workspace), None, False)
-            for code in _languages(issue, language)]  # fmt: skip
-
-
-def _draft_note(number: int) -> dict[Language, str]:
-    return {
-        "fr": f"Brouillon : révision {number}, non approuvée",
-        "en": f"Draft: revision {number}, not approved",
-    }
-
-
-def _language(issue: Issue, language: str) -> Language:
-    for code in issue.languages:
-        if code == language:
-            return code
-    raise Invalid(f"language {language}: {issue.slug} is written in "
-                  f"{', '.join(issue.languages)}", field="language")  # fmt: skip
-
-
-def _languages(issue: Issue, language: str | None) -> list[Language]:
-    return list(issue.languages) if language is None else [_language(issue, language)]
 
 
 # -- sending to the press ---------------------------------------------------------------------
@@ -376,7 +293,7 @@ def start(
         if attach_pdf:
             attachments += tuple(
                 Attachment(pdf_filename(slug, code), CONTENT_TYPE,
-                           revision_pdf(core, revision_id, code))
+                           pdfs.revision_pdf(core, revision_id, code))
                 for code in issue.languages
             )  # fmt: skip
         variant = replace(rendered, contents=contents, sender=sender, attachments=attachments)
@@ -468,6 +385,6 @@ def preview_link(
         token = preview_token(core, slug, issue.embargo_until)
         base = core.workspace.settings.public_base_url
         links: dict[str, str] = {code: preview_url(base, slug, code, token)
-                                 for code in _languages(issue, language)}  # fmt: skip
+                                 for code in pdfs.languages_of(issue, language)}  # fmt: skip
         entry.detail = f"until {issue.embargo_until.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     return links

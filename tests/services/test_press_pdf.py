@@ -21,7 +21,7 @@ from newsletter.content.issues import load_issue
 from newsletter.errors import Invalid
 from newsletter.render import pdf as pdf_module
 from newsletter.render.pdf import pdf_templates_dir, render_pdf
-from newsletter.services import issues, press
+from newsletter.services import issues, pdfs
 from newsletter.services.core import Core, terminal_actor
 
 ME = terminal_actor()
@@ -218,12 +218,12 @@ def test_the_approved_revision_pdf_is_made_once_and_kept(
     core: Core, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     saved = issues.import_file(core, ME, core.workspace.root / COMMUNIQUE)
-    draft = press.issue_pdfs(core, ME, saved.slug, language="fr")
+    draft = pdfs.issue_pdfs(core, ME, saved.slug, language="fr")
     assert [(d.language, d.filename, d.approved) for d in draft] == [
         ("fr", f"{saved.slug}.fr.pdf", False)]
     assert "Brouillon : révision 1, non approuvée" in plain(open_pdf(draft[0].data).pages[0])
     issues.approve(core, ME, saved.slug)
-    made = press.issue_pdfs(core, ME, saved.slug)
+    made = pdfs.issue_pdfs(core, ME, saved.slug)
     assert [(m.language, m.revision, m.approved) for m in made] == [("fr", 1, True),
                                                                      ("en", 1, True)]
     assert "Brouillon" not in open_pdf(made[0].data).text
@@ -231,8 +231,8 @@ def test_the_approved_revision_pdf_is_made_once_and_kept(
     def no_render(*_args: object, **_kwargs: object) -> bytes:
         raise AssertionError("rendered again")
 
-    monkeypatch.setattr(press, "render_pdf", no_render)
-    again = press.issue_pdfs(core, ME, saved.slug)
+    monkeypatch.setattr(pdfs, "render_pdf", no_render)
+    again = pdfs.issue_pdfs(core, ME, saved.slug)
     assert [a.data for a in again] == [m.data for m in made]
     with pytest.raises(Invalid, match="written in fr, en"):
-        press.issue_pdfs(core, ME, saved.slug, language="de")
+        pdfs.issue_pdfs(core, ME, saved.slug, language="de")
