@@ -12,6 +12,7 @@ request was read) from a seeded random generator, and posts signed event webhook
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import re
@@ -94,6 +95,7 @@ class SendGridSimulator:
         self._rng = random.Random(seed)
         self._script: list[str] = []
         self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()  # client connections, kept alive or not
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.simulator = self
         self._thread: threading.Thread | None = None
@@ -136,6 +138,15 @@ class SendGridSimulator:
                 raise ValueError(f"unknown fault {fault!r}; expected one of {FAULTS} or 'ok'")
         with self._lock:
             self._script.extend(faults)
+
+    def close_idle_connections(self) -> None:
+        """Close the connections clients keep open between requests, as a server does after
+        its keep-alive timeout (call it between requests: one in flight would be cut too)."""
+        with self._lock:
+            connections = list(self._open)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def accepted_count(self) -> int:
         with self._lock:
@@ -206,6 +217,16 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.simulator._lock:
+            self.server.simulator._open.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.simulator._lock:
+            self.server.simulator._open.discard(self.connection)
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests and the CLI print their own summaries."""
