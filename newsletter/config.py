@@ -41,6 +41,11 @@ class BrandSettings(_Section):
     logo_url: str = Field(
         "https://www.example.org/logo.png", description="Absolute URL of the logo image."
     )
+    logo_dark_url: str = Field(
+        "",
+        description="Absolute URL of a variant of the logo for dark backgrounds, shown by mail "
+        "clients in dark mode; empty: the logo.",
+    )
     logo_alt: str | dict[str, str] = Field(
         "",
         description='Alt text of the logo, one for every language or one per language '
@@ -63,6 +68,12 @@ class BrandSettings(_Section):
         default_factory=dict,
         description="Social profile URLs by network (facebook, instagram, linkedin, youtube, ...).",
     )
+    social_icons_url: str = Field(
+        "",
+        description="Address on your own site of the social icons (<network>.png, as shipped in "
+        "templates/icons/: copy them there); empty: the profiles are text links, without icons.",
+    )
+
 
     @field_validator("logo_alt")
     @classmethod
@@ -98,6 +109,7 @@ class IdentitySettings(_Section):
     from_name: str = ""  # From display name; default: the name
     reply_to: str = ""  # empty: the [sender] reply_to
     logo_url: str = ""  # empty: the name, printed where the logo goes
+    logo_dark_url: str = ""  # a variant for dark backgrounds
     logo_alt: str | dict[str, str] = ""  # default: the name
     website: str = ""
     postal_address: str = ""  # printed in the footer (CASL requires one: a check says so)
@@ -344,8 +356,8 @@ class Settings(_Section):
         default_factory=dict,
         description="Other organisations an issue may speak for (`identity: KEY` in the issue "
         "file), each a table [identities.KEY]: name, email, from_name, reply_to, logo_url, "
-        "logo_alt, website, postal_address, contact_email, phone, about_title, boilerplate, "
-        "social.",
+        "logo_dark_url, logo_alt, website, postal_address, contact_email, phone, about_title, "
+        "boilerplate, social.",
     )
     brand: BrandSettings = Field(default_factory=BrandSettings)  # type: ignore[arg-type]
     sender: SenderSettings = Field(default_factory=SenderSettings)  # type: ignore[arg-type]

@@ -284,6 +284,13 @@ class AttachmentFile(_File):
     title: Localized = ""
 
 
+class LinksFile(_File):
+    """The links at the top of the email: its web version, and its PDF version."""
+
+    web: bool = True
+    pdf: bool = False
+
+
 class _IssueFile(_File):
     kind: Literal["infolettre", "communique"]
     slug: str
@@ -291,6 +298,7 @@ class _IssueFile(_File):
     template: str | None = None  # default: the kind
     identity: str | None = None  # a key of the settings' [identities]; default: the brand
     sender: SenderFile | None = None
+    links: LinksFile = Field(default_factory=LinksFile)
 
     @field_validator("slug")
     @classmethod

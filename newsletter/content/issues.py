@@ -31,6 +31,7 @@ from newsletter.content.model import (
     CommuniqueEdition,
     InfolettreEdition,
     Issue,
+    IssueLinks,
     Language,
     Link,
     MediaContact,
@@ -253,6 +254,7 @@ class _Resolver:
             "languages": list(parsed.languages),
             "sender": sender,
             "identity": parsed.identity,
+            "links": IssueLinks(**parsed.links.model_dump()),
             "source_path": self.name,
         }
 

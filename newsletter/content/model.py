@@ -126,6 +126,14 @@ class CommuniqueEdition(_Model):
     source_label: str = ""  # "Source :" line, e.g. the organisation's name
 
 
+class IssueLinks(_Model):
+    """Which versions the top of the email links to: web (`<public_base_url>/archive/<slug>/
+    <lang>`) and PDF (the same, with ``.pdf``)."""
+
+    web: bool = True
+    pdf: bool = False
+
+
 class Issue(_Model):
     """One edition of an infolettre or a communiqué, in one or more languages."""
 
@@ -136,6 +144,7 @@ class Issue(_Model):
     languages: list[Language]  # the first is the fallback language
     sender: Sender | None = None  # None: the configured sender
     identity: str | None = None  # who it speaks for: a key of the settings' identities
+    links: IssueLinks = Field(default_factory=IssueLinks)
     source_path: str = ""  # the issue file, for messages
     # infolettre
     infolettre: dict[Language, InfolettreEdition] = Field(default_factory=dict)

@@ -18,6 +18,7 @@ from newsletter.content.model import Issue, Language
 from newsletter.errors import RenderError
 from newsletter.render import jinja_stage, stages, typography
 from newsletter.render.checks import Check, run_checks
+from newsletter.render.colors import palette_pairs
 from newsletter.render.context import base_context, communique_context, infolettre_context
 from newsletter.render.personalize import (
     FIELDS,
@@ -105,6 +106,7 @@ def _render(
         personalization,
         postal_address=context["brand"].postal_address,
         unsubscribe_level=unsubscribe,
+        scheme_pairs=palette_pairs(context["dark"]),
     )
     return RenderedIssue(
         language=language,

@@ -21,6 +21,7 @@ class Brand:
 
     name: str
     logo_url: str  # empty: the name is printed instead
+    logo_dark_url: str  # empty: the same logo on dark backgrounds
     logo_alt: str
     website: str
     primary_color: str
@@ -41,6 +42,7 @@ def brand_for(settings: Settings, identity: str | None, language: Language) -> B
         return Brand(
             name=brand.name,
             logo_url=brand.logo_url,
+            logo_dark_url=brand.logo_dark_url,
             logo_alt=text_in(brand.logo_alt, language) or brand.name,
             website=brand.website,
             primary_color=brand.primary_color,
@@ -57,6 +59,7 @@ def brand_for(settings: Settings, identity: str | None, language: Language) -> B
     return Brand(
         name=chosen.name,
         logo_url=chosen.logo_url,
+        logo_dark_url=chosen.logo_dark_url,
         logo_alt=text_in(chosen.logo_alt, language) or chosen.name,
         website=chosen.website,
         primary_color=brand.primary_color,

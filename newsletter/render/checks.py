@@ -1,12 +1,15 @@
-"""Checks reported on every render: Gmail clipping, alt text, unsubscribe, links, address."""
+"""Checks reported on every render: Gmail clipping, alt text, unsubscribe, links, address, and
+(`a11y`) contrast, the order of headings and link texts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from lxml import html as lxml_html
 
+from newsletter.render import a11y
 from newsletter.render.personalize import PersonalizationTemplate, html_token
 
 # Gmail clips a message whose HTML is larger than 102 KB.
@@ -32,7 +35,10 @@ def run_checks(
     *,
     postal_address: str,
     unsubscribe_level: Literal["error", "warning", "info"] = "error",
+    scheme_pairs: Sequence[tuple[str, str, str]] = (),
 ) -> tuple[Check, ...]:
+    """Every check of a rendered email; ``scheme_pairs`` are the (what, colour, background)
+    pairs of its dark colour scheme, which the inline styles do not show."""
     document = lxml_html.document_fromstring(html)
     return (
         size_check(personalization),
@@ -40,6 +46,9 @@ def run_checks(
         unsubscribe_check(document, unsubscribe_level),
         links_check(document),
         address_check(text, postal_address),
+        Check(*a11y.contrast_check(document, scheme_pairs)),
+        Check(*a11y.headings_check(document)),
+        Check(*a11y.link_text_check(document)),
     )
 
 

@@ -14,10 +14,12 @@ from newsletter.content.model import (
     CommuniqueEdition,
     InfolettreEdition,
     Issue,
+    IssueLinks,
     Language,
     text_in,
 )
 from newsletter.render.brand import Brand, brand_for
+from newsletter.render.colors import dark_palette, light_palette
 from newsletter.render.i18n import (
     LOCALES,
     Translator,
@@ -28,28 +30,13 @@ from newsletter.render.i18n import (
 from newsletter.render.markup import markdown_to_html
 from newsletter.render.personalize import TOKEN_NAMES, html_token
 
-# Profile-link icons of MRML's mj-social: the plain names of these networks make share links.
-_SOCIAL_ICONS = {
-    "facebook": "facebook-noshare",
-    "linkedin": "linkedin-noshare",
-    "twitter": "twitter-noshare",
-    "x": "x-noshare",
-    "pinterest": "pinterest-noshare",
-    "google": "google-noshare",
-    "xing": "xing-noshare",
-    "tumblr": "tumblr-noshare",
-}
-_PROFILE_ICONS = {
-    "instagram",
-    "youtube",
-    "github",
-    "vimeo",
-    "medium",
-    "soundcloud",
-    "dribbble",
-    "snapchat",
-}
-_LABELS = {"linkedin": "LinkedIn", "youtube": "YouTube", "x": "X", "github": "GitHub"}
+# Networks whose icon templates/icons/ holds; any other profile gets the generic "web" icon.
+_ICONS = {"facebook": "facebook", "instagram": "instagram", "linkedin": "linkedin",
+          "youtube": "youtube", "x": "x", "twitter": "x"}  # fmt: skip
+_LABELS = {"linkedin": "LinkedIn", "youtube": "YouTube", "x": "X"}
+#: After the preheader, so that mail clients show no body text in the preview line: a combining
+#: grapheme joiner, a zero-width non-joiner and a no-break space, repeated.
+PREHEADER_SPACER = Markup("&#847;&zwnj;&nbsp;" * 80)
 
 PLACEHOLDERS = {name: Markup(html_token(name)) for name in TOKEN_NAMES}
 
@@ -67,6 +54,7 @@ def base_context(
     settings = workspace.settings
     brand = brand_for(settings, identity, language)
     t = Translator(load_translations(workspace.templates_dir), language)
+    light = light_palette(brand.primary_color, brand.text_color, brand.background_color)
     return {
         "lang": language,
         "timezone": settings.timezone,
@@ -75,22 +63,45 @@ def base_context(
         "brand": brand,
         "subject": subject,
         "preheader": preheader,
+        "preheader_spacer": PREHEADER_SPACER,
+        "light": light,
+        "muted": light.muted,
+        "dark": dark_palette(brand.primary_color),
         "blurb": brand.blurb,
-        "social": social_profiles(brand.social),
+        "social": social_profiles(brand.social, settings.brand.social_icons_url),
         "footer_note": "",
         "why": "",
+        "issue_date": "",
+        "links": IssueLinks(),
+        "pdf_url": "",
         "show_unsubscribe": True,
         "show_web_link": True,
     }
 
 
-def social_profiles(profiles: dict[str, str]) -> list[dict[str, str]]:
+def social_profiles(profiles: dict[str, str], icons_url: str = "") -> list[dict[str, str]]:
+    """Label, profile URL and (with `brand.social_icons_url`) icon URL of each profile: icons
+    come from the organisation's own site, never from a third party's."""
     result = []
     for network, url in profiles.items():
         key = network.lower()
-        icon = _SOCIAL_ICONS.get(key) or (key if key in _PROFILE_ICONS else "web")
-        result.append({"icon": icon, "url": url, "label": _LABELS.get(key, key.capitalize())})
+        icon = f"{icons_url.rstrip('/')}/{_ICONS.get(key, 'web')}.png" if icons_url else ""
+        result.append({"url": url, "label": _LABELS.get(key, key.capitalize()), "icon_url": icon})
     return result
+
+
+def _issue_links(issue: Issue, language: Language, workspace: Workspace) -> dict[str, Any]:
+    """The issue's own date and the versions the top of the email links to."""
+    settings = workspace.settings
+    pdf_url = ""
+    if issue.links.pdf:
+        base = settings.public_base_url.rstrip("/")
+        pdf_url = f"{base}/archive/{issue.slug}/{language}.pdf"
+    return {
+        "links": issue.links,
+        "pdf_url": pdf_url,
+        "issue_date": long_date(issue.date, language, settings.timezone),
+    }
 
 
 def infolettre_context(issue: Issue, language: Language, workspace: Workspace) -> dict[str, Any]:
@@ -112,6 +123,7 @@ def infolettre_context(issue: Issue, language: Language, workspace: Workspace) -
         card_rows=[cards[i : i + 2] for i in range(0, len(cards), 2)],
         footer_note=edition.footer_note,
         why=context["t"]("why_infolettre", name=context["brand"].name),
+        **_issue_links(issue, language, workspace),
     )
     return context
 
@@ -172,5 +184,6 @@ def communique_context(issue: Issue, language: Language, workspace: Workspace) -
             for a in issue.attachments
         ],
         why=t("why_communique", name=brand.name),
+        **_issue_links(issue, language, workspace),
     )
     return context

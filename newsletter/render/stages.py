@@ -147,6 +147,8 @@ def _tag_callback(
 
 
 _NO_ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>])")
+# The preheader's spacer (see render.context.PREHEADER_SPACER): invisible, and no text.
+_SPACER_RE = re.compile(r"(?:\u034f\u200c[ \u00a0]?){2,}")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 
@@ -156,5 +158,6 @@ def html_to_text(html: str) -> str:
     text = converter.handle(html)
     # html2text escapes Markdown characters ("first\_name", "1\."); a text part is not Markdown.
     text = _NO_ESCAPE_RE.sub(r"\1", text)
+    text = _SPACER_RE.sub("", text)
     lines = [line.rstrip() for line in text.splitlines()]
     return _BLANK_LINES_RE.sub("\n\n", "\n".join(lines)).strip() + "\n"

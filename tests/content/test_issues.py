@@ -10,7 +10,7 @@ import pytest
 
 from newsletter.config import Settings
 from newsletter.content.issues import load_issue
-from newsletter.content.model import Sender
+from newsletter.content.model import IssueLinks, Sender
 from newsletter.content.text import normalize_url
 from newsletter.errors import IssueFileError
 
@@ -224,6 +224,21 @@ def test_an_identity_the_settings_do_not_declare_is_refused_at_its_line(
     assert "[identities.coalition]" in str(error)
     assert error.line is not None
     assert path.read_text(encoding="utf-8").splitlines()[error.line - 1] == "identity: coalition"
+
+
+def test_the_links_to_the_web_and_pdf_versions(tmp_path: Path, settings: Settings) -> None:
+    assert load_issue(COMMUNIQUE, settings).links == IssueLinks(web=True, pdf=True)
+    path = _copy_communique(tmp_path, "links: {web: true, pdf: true}", "links: {pdf: false}")
+    assert load_issue(path, settings).links == IssueLinks(web=True, pdf=False)
+    for index, (written, field, words) in enumerate((
+        ("links: {pdf: maybe}", "links.pdf", "boolean"),
+        ("links: {html: true}", "links.html", "unknown key 'html'"),
+    )):  # fmt: skip
+        (folder := tmp_path / str(index)).mkdir()
+        path = _copy_communique(folder, "links: {web: true, pdf: true}", written)
+        with pytest.raises(IssueFileError) as caught:
+            load_issue(path, settings)
+        assert caught.value.field == field and words in str(caught.value)
 
 
 def test_embargo_with_offset(tmp_path: Path, settings: Settings) -> None:

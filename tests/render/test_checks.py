@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from lxml import html as lxml_html
 
 from newsletter.config import Workspace
 from newsletter.content.model import Issue
-from newsletter.render import render_issue
+from newsletter.render import a11y, render_issue
 from newsletter.render.checks import (
     GMAIL_CLIP_BYTES,
     address_check,
@@ -82,3 +83,63 @@ def test_markdown_link_with_bad_scheme_is_reported(workspace: Workspace) -> None
     issue = infolettre_issue(intro="[clic](javascript:alert(1)) et [rel](/page)")
     checks = {c.name: c for c in render_issue(issue, "fr", workspace).checks}
     assert not checks["links"].ok and "/page" in checks["links"].message
+
+
+def _a11y(check: tuple[str, bool, str, str]) -> tuple[bool, str]:
+    return check[1], check[2]
+
+
+def test_contrast_fails_on_pale_text_and_reads_inherited_colours() -> None:
+    ok, message = _a11y(a11y.contrast_check(doc('<p style="color:#999999">Pâle</p>')))
+    assert not ok and "2.8:1 for #999999 on #ffffff" in message and "Pâle" in message
+    # The background of an ancestor (style, or bgcolor attribute), the colour of another.
+    nested = (
+        '<table bgcolor="#222222"><tr><td style="color: #eeeeee"><div><span>Lisible</span></div>'
+        "</td></tr></table>"
+    )
+    assert a11y.contrast_check(doc(nested))[1]
+    on_red = '<div style="background: #c8102e url(x.png)"><a style="color:#e05060">Lien</a></div>'
+    assert not a11y.contrast_check(doc(on_red))[1]
+
+
+def test_contrast_skips_hidden_text_and_reads_alt_text() -> None:
+    hidden = (
+        '<div style="display:none;color:#ffffff">preheader</div>'
+        '<p style="opacity: 0;color:#fff">x</p>'
+    )
+    assert a11y.contrast_check(doc(hidden))[1]
+    images_off = (
+        '<a style="color:#c8102e"><img src="https://x.example.org/i.png" alt="Icône"'
+        ' style="background:#3b5998"></a>'
+    )
+    ok, message = _a11y(a11y.contrast_check(doc(images_off)))
+    assert not ok and "Icône" in message
+
+
+def test_contrast_checks_the_pairs_of_the_dark_scheme() -> None:
+    ok, message = _a11y(a11y.contrast_check(doc("<p>x</p>"), [("links", "#5a0000", "#1e1e1e")]))
+    assert not ok and "dark mode: links" in message
+
+
+def test_headings_must_not_skip_a_level() -> None:
+    assert a11y.headings_check(doc("<h1>a</h1><h2>b</h2><h3>c</h3><h2>d</h2><h2>e</h2>"))[1]
+    ok, message = _a11y(a11y.headings_check(doc("<h1>Titre</h1><h3>Sous-sous</h3>")))
+    assert not ok and "h3 'Sous-sous' comes after h1" in message
+    assert not a11y.headings_check(doc("<h2>Pas de titre</h2>"))[1]
+    assert not a11y.headings_check(doc("<p>rien</p>"))[1]
+    assert a11y.headings_check(doc('<h1>a</h1><div style="display:none"><h4>x</h4></div>'))[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "vague"),
+    [
+        ("Cliquez ici", True), ("click here", True), ("ici", True), ("Here.", True),
+        ("Pour le rapport, cliquez ici", True), ("Lire le rapport annuel 2025", False),
+        ("Se désabonner", False), ("Version PDF", False),
+    ],
+)  # fmt: skip
+def test_link_texts_that_do_not_say_where_they_go_are_reported(text: str, vague: bool) -> None:
+    ok, message = _a11y(a11y.link_text_check(doc(f'<a href="https://x.example.org">{text}</a>')))
+    assert ok is not vague
+    if vague:
+        assert "name the page instead" in message

@@ -61,8 +61,8 @@ def test_communique_example(
     rendered = render_issue(issue, language, workspace)  # type: ignore[arg-type]
     text = plain(rendered.text)
     assert dateline in text
-    assert "-30-" in text and spoken in text
-    assert text.index(dateline) < text.index("-30-")
+    assert "\n-30-\n" in text and spoken in text
+    assert text.index(dateline) < text.index("\n-30-\n")
     for contact in issue.contacts:
         assert contact.name in text
         assert contact.email is None or contact.email.endswith((".org", ".com", ".net", ".test"))
@@ -86,7 +86,7 @@ _NAMES = [
 # Words a French label, role or credit would bring in; the accented ones are caught anyway.
 _FRENCH = {
     "à", "au", "aux", "avec", "ce", "ces", "dans", "de", "des", "du", "est", "et", "la",
-    "le", "les", "nous", "ou", "par", "pour", "qui", "que", "sur", "une", "vous", "version",
+    "le", "les", "nous", "ou", "par", "pour", "qui", "que", "sur", "une", "vous", "voir",
     "porte", "parole", "renseignements", "jointes", "propos", "suivez", "désabonner", "gérer",
     "préférences", "ko", "courriel", "infolettre", "communiqué", "crédit", "diffusion",
 }  # fmt: skip

@@ -41,7 +41,7 @@ def test_infolettre_structure_in_french(workspace: Workspace, infolettre: Issue)
     assert "Articles récents" in recent
     assert all(f"Récent {i}" in recent for i in range(10, 18))
     assert "11 mai 2025" in recent
-    assert "Voir la version web" in rendered.text
+    assert "Version web (%%web_url:text%%)" in rendered.text and ".pdf" not in rendered.text
     assert "1601, avenue De Lorimier" in rendered.text
     assert "Se désabonner (%%unsubscribe_url:text%%)" in rendered.text
     # profile links, never share links
@@ -55,7 +55,7 @@ def test_infolettre_in_english_uses_english_strings_and_dates(
 ) -> None:
     rendered = render_issue(infolettre, "en", workspace)
     assert "Recent news" in rendered.text and "May 11, 2025" in rendered.text
-    assert "View in your browser" in rendered.text and "Unsubscribe" in rendered.text
+    assert "Web version" in rendered.text and "Unsubscribe" in rendered.text
     assert "Founded in 1921" in rendered.text
     assert "Articles récents" not in rendered.text
 
