@@ -34,33 +34,17 @@ def _style(element: lxml_html.HtmlElement) -> dict[str, str]:
     return declarations
 
 
+def _hides(style: dict[str, str]) -> bool:
+    if style.get("display") == "none" or style.get("opacity") in ("0", "0.0"):
+        return True
+    return style.get("mso-hide") == "all" and style.get("max-height", "").startswith("0")
+
+
 def _hidden(element: lxml_html.HtmlElement) -> bool:
     for node in (element, *element.iterancestors()):
-        if not isinstance(node.tag, str) or node.tag in _SKIPPED:
-            return True
-        style = _style(node)
-        if style.get("display") == "none" or style.get("opacity") in ("0", "0.0"):
-            return True
-        if style.get("mso-hide") == "all" and style.get("max-height", "").startswith("0"):
+        if not isinstance(node.tag, str) or node.tag in _SKIPPED or _hides(_style(node)):
             return True
     return False
-
-
-def _foreground(element: lxml_html.HtmlElement) -> RGB:
-    for node in (element, *element.iterancestors()):
-        value = _style(node).get("color") or (node.get("color") if node.tag == "font" else None)
-        if value and (color := parse_color(value)) is not None:
-            return color
-    return (0, 0, 0)
-
-
-def _background(element: lxml_html.HtmlElement) -> RGB:
-    for node in (element, *element.iterancestors()):
-        style = _style(node)
-        for value in (style.get("background-color"), style.get("background"), node.get("bgcolor")):
-            if value and (color := first_color(value)) is not None:
-                return color
-    return (255, 255, 255)
 
 
 def _own_text(element: lxml_html.HtmlElement) -> str:
@@ -71,13 +55,31 @@ def _own_text(element: lxml_html.HtmlElement) -> str:
 
 def text_pairs(document: lxml_html.HtmlElement) -> Iterable[tuple[str, RGB, RGB]]:
     """(text, colour, background) for each visible run of text, images' alt text included
-    (what a reader sees when images are blocked)."""
-    for element in document.iter():
+    (what a reader sees when images are blocked); colours inherited as a browser does, in one
+    walk down the tree."""
+    # (element, its colour, the background behind it); hidden subtrees are never entered.
+    stack: list[tuple[lxml_html.HtmlElement, RGB, RGB]] = [(document, (0, 0, 0), (255, 255, 255))]
+    while stack:
+        element, color, background = stack.pop()
         if not isinstance(element.tag, str) or element.tag in _SKIPPED:
             continue
+        style = _style(element)
+        if _hides(style):
+            continue
+        value = style.get("color") or (element.get("color") if element.tag == "font" else None)
+        color = (parse_color(value) if value else None) or color
+        for given in (
+            style.get("background-color"),
+            style.get("background"),
+            element.get("bgcolor"),
+        ):
+            if given and (found := first_color(given)) is not None:
+                background = found
+                break
         text = element.get("alt", "") if element.tag == "img" else _own_text(element)
-        if text.strip() and not _hidden(element):
-            yield text, _foreground(element), _background(element)
+        if text.strip():
+            yield text, color, background
+        stack.extend((child, color, background) for child in reversed(element))
 
 
 def contrast_check(
