@@ -101,6 +101,11 @@ def inline_css(html: str) -> str:
         method="html",
     )
     result: str = inliner.transform(pretty_print=False)
+    # premailer (lxml) drops the doctype MJML writes; without it a browser, a web version or a
+    # preview frame lays the email out in quirks mode.
+    had = html.lstrip()[:15].lower().startswith("<!doctype html")
+    if had and not result.lstrip()[:15].lower().startswith("<!doctype"):
+        result = "<!doctype html>" + result
     return result
 
 

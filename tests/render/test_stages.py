@@ -169,3 +169,12 @@ def test_unknown_translation_key_in_template_names_template_and_line(
     write(workspace, "t.mjml", MINIMAL.format(body='{{ t("no_such_key") }}'))
     with pytest.raises(TemplateError, match=r"^t\.mjml:2: .*no_such_key"):
         render_template("t", "fr", {}, workspace, subject="s")
+
+
+def test_the_inlined_html_keeps_its_doctype() -> None:
+    from newsletter.render.stages import inline_css
+
+    html = ("<!doctype html><html><head><style>p{color:red}</style></head>"
+            "<body><p>x</p></body></html>")
+    inlined = inline_css(html)
+    assert inlined.startswith("<!doctype html>") and 'style="color:red"' in inlined
