@@ -182,18 +182,26 @@ def send(
             return
         if list_name is None:
             raise typer.BadParameter("give --list LIST, or --test ADDRESS", param_hint="--list")
-        if not yes and console.is_terminal and sys.stdin.isatty():
-            count = sends.audience_count(core, st.actor, list_name, segment)
-            audience = list_name + (f" / {segment}" if segment else "")
-            if not typer.confirm(f"Send {slug} to {audience}: {count} recipient(s) after "
-                                 "suppressions. Go?"):  # fmt: skip
-                raise typer.Exit(1)
+        confirm_audience(core, st, slug, list_name, segment, yes=yes)
         send_id = sends.start(core, st.actor, slug, list_name=list_name, segment=segment,
                               transport=transport_name, again=again)  # fmt: skip
         console.print(f"send {send_id} created", highlight=False)
         status = _drive(core, send_id)
     _print_status(status)
     _exit_for(status)
+
+
+def confirm_audience(
+    core: Core, st: State, slug: str, list_name: str, segment: str | None, *, yes: bool
+) -> None:
+    """On a terminal, show who would receive the send (after suppressions) and ask."""
+    if yes or not (console.is_terminal and sys.stdin.isatty()):
+        return
+    count = sends.audience_count(core, st.actor, list_name, segment)
+    audience = list_name + (f" / {segment}" if segment else "")
+    if not typer.confirm(f"Send {slug} to {audience}: {count} recipient(s) after "
+                         "suppressions. Go?"):  # fmt: skip
+        raise typer.Exit(1)
 
 
 def _slug(core: Core, st: State, reference: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -16,9 +15,10 @@ from newsletter.cli.commands_delivery import (
     _exit_for,
     _print_status,
     _slug,
+    confirm_audience,
 )
 from newsletter.errors import Invalid
-from newsletter.services import pdfs, press, replies, sends
+from newsletter.services import pdfs, press, replies
 
 press_app = typer.Typer(
     help="Communiqués for the press: send under embargo, preview links.", no_args_is_help=True
@@ -167,12 +167,7 @@ def press_send(
     st = state(ctx)
     with st.core() as core:
         slug = _slug(core, st, issue)
-        if not yes and console.is_terminal and sys.stdin.isatty():
-            count = sends.audience_count(core, st.actor, list_name, segment)
-            audience = list_name + (f" / {segment}" if segment else "")
-            if not typer.confirm(f"Send {slug} to {audience}: {count} recipient(s) after "
-                                 "suppressions. Go?"):  # fmt: skip
-                raise typer.Exit(1)
+        confirm_audience(core, st, slug, list_name, segment, yes=yes)
         result = press.start(core, st.actor, slug, list_name=list_name, segment=segment,
                              transport=transport_name, again=again, attach_pdf=attach_pdf,
                              track_replies=track_replies)  # fmt: skip
