@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -84,7 +85,7 @@ def issues_show(ctx: typer.Context, slug: SlugArg) -> None:
     approved = "none" if item.approved_revision is None else str(item.approved_revision)
     console.print(f"latest revision {item.latest_revision} ({item.status}); approved: {approved}",
                   highlight=False)  # fmt: skip
-    _print_revisions(detail.revisions, shown_zone.key, st)
+    _print_revisions(detail.revisions, shown_zone)
     if detail.sends:
         table = Table(title="Sends")
         for column in ("send", "audience", "status", "recipients", "created"):
@@ -105,12 +106,11 @@ def issues_history(ctx: typer.Context, slug: SlugArg) -> None:
     shown_zone = zone(st.workspace().settings.timezone, where="timezone setting")
     with st.core() as core:
         found = issues.history(core, st.actor, slug)
-    _print_revisions(tuple(found), shown_zone.key, st)
+    _print_revisions(tuple(found), shown_zone)
 
 
-def _print_revisions(found: tuple[issues.RevisionInfo, ...], zone_key: str, st: object) -> None:
-    shown_zone = zone(zone_key, where="timezone setting")
-    table = Table(title=f"Revisions (times in {zone_key})")
+def _print_revisions(found: tuple[issues.RevisionInfo, ...], shown_zone: ZoneInfo) -> None:
+    table = Table(title=f"Revisions (times in {shown_zone.key})")
     for column in ("revision", "status", "saved by", "saved", "from", "decided by", "decided"):
         table.add_column(column)
     for rev in found:
@@ -171,27 +171,20 @@ def issues_approve(
     st = state(ctx)
     settings = st.workspace().settings
     shown_zone = zone(settings.timezone, where="timezone setting")
+    run_at = None
+    if at is not None:
+        run_at = parse_at(at, zone(tz or settings.timezone,
+                                   where="--tz" if tz else "timezone setting"))  # fmt: skip
     with st.core() as core:
-        if schedules.is_draft(core, slug):
-            run_at = None
-            if at is not None:
-                run_at = parse_at(at, zone(tz or settings.timezone,
-                                           where="--tz" if tz else "timezone setting"))  # fmt: skip
-            record = schedules.approve_draft(core, st.actor, slug, at=run_at)
-            if run_at is not None:
-                console.print(f"draft {slug}: scheduled for {shown(record.run_at, shown_zone)}",
-                              highlight=False)  # fmt: skip
-            else:
-                console.print(f"draft {slug}: send {record.send_id} started", highlight=False)
-            return
-        if at is not None:
-            raise typer.BadParameter(
-                "--at applies to drafts of recurring schedules; schedule an issue with "
-                "`newsletter schedule`", param_hint="--at",
-            )  # fmt: skip
-        info = issues.approve(core, st.actor, slug)
-    console.print(f"{slug}: revision {info.number} approved by {info.decided_by}",
-                  highlight=False)  # fmt: skip
+        decided = schedules.approve(core, st.actor, slug, at=run_at)
+    if decided.draft is not None and run_at is not None:
+        console.print(f"draft {slug}: scheduled for {shown(decided.draft.run_at, shown_zone)}",
+                      highlight=False)  # fmt: skip
+    elif decided.draft is not None:
+        console.print(f"draft {slug}: send {decided.draft.send_id} started", highlight=False)
+    elif decided.revision is not None:
+        console.print(f"{slug}: revision {decided.revision.number} approved by "
+                      f"{decided.revision.decided_by}", highlight=False)  # fmt: skip
 
 
 @issues_app.command("reject")
@@ -205,9 +198,8 @@ def issues_reject(
     """Turn down the latest revision of an issue, or a held draft of a recurring schedule."""
     st = state(ctx)
     with st.core() as core:
-        if schedules.is_draft(core, slug):
-            schedules.reject_draft(core, st.actor, slug)
-            console.print(f"draft {slug} rejected", highlight=False)
-            return
-        info = issues.reject(core, st.actor, slug, reason)
-    console.print(f"{slug}: revision {info.number} rejected", highlight=False)
+        decided = schedules.reject(core, st.actor, slug, reason)
+    if decided.revision is None:
+        console.print(f"draft {slug} rejected", highlight=False)
+    else:
+        console.print(f"{slug}: revision {decided.revision.number} rejected", highlight=False)

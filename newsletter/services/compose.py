@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from newsletter.content.feeds import read_feed
+from newsletter.content.issues import read_issue_file
 from newsletter.content.model import Article
 from newsletter.errors import Invalid, NewsletterError
 from newsletter.services import issues
@@ -67,8 +68,9 @@ def feeds(core: Core) -> dict[str, str]:
     folder = core.workspace.root / "issues"
     for path in sorted(folder.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            # Read as issue files are (size cap, encoding checked); one that cannot be is skipped.
+            data = yaml.safe_load(read_issue_file(path))
+        except (NewsletterError, yaml.YAMLError):
             continue
         source = (data or {}).get("recent", {}).get("source") if isinstance(data, dict) else None
         if isinstance(source, str):

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from newsletter.errors import Conflict, NotFound
+from newsletter.errors import Conflict, Invalid, NotFound
 from newsletter.schedule import recurring, service
 from newsletter.schedule.scheduler import SendScheduler
 from newsletter.services import issues
@@ -183,3 +184,33 @@ class StoredDrafts:
     def approve(self, slug: str) -> None:
         # The schedule was set to send its drafts at once: that was the approval.
         issues.approve(self.core, SCHEDULER, slug)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What approving or rejecting a slug did: an issue's revision, or a recurring draft."""
+
+    slug: str
+    revision: issues.RevisionInfo | None = None  # an issue's revision approved or rejected
+    draft: ScheduledSend | None = None  # a recurring schedule's draft, sent or scheduled
+
+
+def approve(core: Core, actor: Actor, slug: str, *, at: datetime | None = None) -> Decision:
+    """Approve ``slug``: a held draft of a recurring schedule is sent (now, or once ``at``);
+    an issue's latest revision is approved (``at`` applies to drafts only)."""
+    if is_draft(core, slug):
+        return Decision(slug, draft=approve_draft(core, actor, slug, at=at))
+    if at is not None:
+        raise Invalid(
+            f"{slug} is not a draft of a recurring schedule: a time applies to drafts; "
+            "schedule an issue instead", field="at",
+        )  # fmt: skip
+    return Decision(slug, revision=issues.approve(core, actor, slug))
+
+
+def reject(core: Core, actor: Actor, slug: str, reason: str) -> Decision:
+    """Turn down a held draft, or an issue's latest revision (with the reason)."""
+    if is_draft(core, slug):
+        reject_draft(core, actor, slug)
+        return Decision(slug)
+    return Decision(slug, revision=issues.reject(core, actor, slug, reason))

@@ -160,3 +160,17 @@ def test_a_recurring_draft_is_an_issue_revision_approved_by_a_person(
     saved_by = {(e.actor, e.action) for e in audit.entries(core, ME, object_id=slug)}
     assert {("scheduler", "issue.save"), (editor.name, "issue.approve"),
             (editor.name, "draft.approve")} <= saved_by  # fmt: skip
+
+
+def test_approving_an_issue_takes_no_time_only_a_draft_does(core: Core) -> None:
+    from datetime import UTC, datetime
+
+    from newsletter.errors import Invalid
+    from newsletter.services import schedules
+
+    saved = _import(core, INFOLETTRE)
+    with pytest.raises(Invalid, match="a time applies to drafts"):
+        schedules.approve(core, ME, saved.slug, at=datetime(2999, 1, 1, tzinfo=UTC))
+    decided = schedules.approve(core, ME, saved.slug)
+    assert decided.draft is None and decided.revision is not None
+    assert decided.revision.status == REVISION_APPROVED
